@@ -1,0 +1,54 @@
+"""Who may open what: every role check and every protected-object lookup lives here."""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+
+from marketplace.models import ClientProfile, MemberProfile, Role, User
+
+
+def role_required(*roles: str):
+    """Anonymous visitors go to the log-in page; a logged-in user without one of the roles gets
+    a 403 page that says which role the page is for."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not any(user.has_role(role) for role in roles):
+                raise PermissionDenied(_("This page is for %(roles)s only.") % {
+                    "roles": ", ".join(str(Role(role).label) for role in roles)
+                })
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def access_client_profile_of(user: User) -> ClientProfile:
+    return get_object_or_404(ClientProfile.objects.prefetch_related("preferred_languages"), user=user)
+
+
+def access_member_profile_of(user: User) -> MemberProfile:
+    return get_object_or_404(MemberProfile, user=user)
+
+
+def access_public_member_profile(*, viewer: User, member_id: int) -> MemberProfile:
+    """A member's public profile: every active member except former members, who stay hidden
+    (their account may be anonymised); the member themself and admins always see it."""
+    queryset = MemberProfile.objects.select_related("user")
+    profile = get_object_or_404(queryset, pk=member_id)
+    is_owner = viewer.is_authenticated and profile.user_id == viewer.pk
+    if is_owner or (viewer.is_authenticated and viewer.is_staff):
+        return profile
+    if not profile.user.is_active or profile.membership_status == MemberProfile.Membership.FORMER:
+        # Same answer as for a profile that does not exist: nothing to learn from probing ids.
+        raise Http404
+    return profile

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MatchingConfig(AppConfig):
+    """Skills taxonomy, skill validation, languages and ranking."""
+
+    name = "matching"
+    verbose_name = _("Matching")

@@ -1,0 +1,80 @@
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import ClientFactory, MemberFactory, UserFactory, ValidatorFactory
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_configure(config):
+    # Catalogues are compiled from the .po files so that pages in every language can be tested
+    # on a machine without GNU gettext.
+    from marketplace.catalogues import compile_catalogues
+
+    compile_catalogues()
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_chromium = shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM)
+    skip_pg = pytest.mark.skip(
+        reason="needs PostgreSQL (row locks and constraints under concurrency do not exist on "
+        "SQLite); run with DATABASE_URL=postgres://... as .ci/run does"
+    )
+    skip_browser = pytest.mark.skip(
+        reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium); "
+        ".ci/run installs it"
+    )
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+        if "browser" in item.keywords and not has_chromium:
+            item.add_marker(skip_browser)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_and_mail(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # allauth's rate limits live in the cache: one test's failed log-ins must not leak.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def client_user(db):
+    return ClientFactory()
+
+
+@pytest.fixture
+def member_user(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def validator_user(db):
+    return ValidatorFactory()
+
+
+@pytest.fixture
+def db_vendor() -> str:
+    return connection.vendor
