@@ -39,7 +39,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 — dev.py may be started by an older Python
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     if not PYTHON.exists():
         say(f"Creating the virtual environment in {VENV.name}/")
@@ -95,16 +95,28 @@ def command_run() -> None:
     say(f"Starting localstripe (fake Stripe API) on http://{HOST}:{LOCALSTRIPE_PORT}")
     with (VAR / "localstripe.log").open("ab") as log:
         localstripe = subprocess.Popen(
-            [str(PYTHON), "-m", "payments.localstripe_server", "--port", str(LOCALSTRIPE_PORT),
-             "--state-file", str(VAR / "localstripe.pickle")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(PYTHON),
+                "-m",
+                "payments.localstripe_server",
+                "--port",
+                str(LOCALSTRIPE_PORT),
+                "--state-file",
+                str(VAR / "localstripe.pickle"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for_port(LOCALSTRIPE_PORT, localstripe)
         say(f"The marketplace runs at http://{HOST}:{WEB_PORT}/  (Ctrl+C stops everything)")
         subprocess.run(
             [str(PYTHON), "manage.py", "runserver", f"{HOST}:{WEB_PORT}", "--noreload"],
-            cwd=ROOT, env=env, check=False,
+            cwd=ROOT,
+            env=env,
+            check=False,
         )
     except KeyboardInterrupt:
         pass

@@ -22,9 +22,10 @@ def role_required(*roles: str):
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not any(user.has_role(role) for role in roles):
-                raise PermissionDenied(_("This page is for %(roles)s only.") % {
-                    "roles": ", ".join(str(Role(role).label) for role in roles)
-                })
+                raise PermissionDenied(
+                    _("This page is for %(roles)s only.")
+                    % {"roles": ", ".join(str(Role(role).label) for role in roles)}
+                )
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -33,7 +34,9 @@ def role_required(*roles: str):
 
 
 def access_client_profile_of(user: User) -> ClientProfile:
-    return get_object_or_404(ClientProfile.objects.prefetch_related("preferred_languages"), user=user)
+    return get_object_or_404(
+        ClientProfile.objects.prefetch_related("preferred_languages"), user=user
+    )
 
 
 def access_member_profile_of(user: User) -> MemberProfile:

@@ -9,16 +9,35 @@ from matching.models import MemberLanguage
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_client", "is_member", "is_validator", "is_staff",
-                    "is_active", "date_joined"]
+    list_display = [
+        "email",
+        "full_name",
+        "is_client",
+        "is_member",
+        "is_validator",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    ]
     list_filter = ["is_client", "is_member", "is_validator", "is_staff", "is_active", "language"]
     search_fields = ["email", "full_name"]
     readonly_fields = ["last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Person"), {"fields": ["full_name", "language"]}),
-        (_("Roles"), {"fields": ["is_client", "is_member", "is_validator", "is_staff",
-                                 "is_superuser", "is_active"]}),
+        (
+            _("Roles"),
+            {
+                "fields": [
+                    "is_client",
+                    "is_member",
+                    "is_validator",
+                    "is_staff",
+                    "is_superuser",
+                    "is_active",
+                ]
+            },
+        ),
         (_("Permissions"), {"classes": ["collapse"], "fields": ["groups", "user_permissions"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -44,8 +63,14 @@ class MemberLanguageInline(admin.TabularInline):
 
 @admin.register(MemberProfile)
 class MemberProfileAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "membership_status", "membership_since",
-                    "availability", "created_at"]
+    list_display = [
+        "display_name",
+        "user",
+        "membership_status",
+        "membership_since",
+        "availability",
+        "created_at",
+    ]
     list_filter = ["membership_status", "availability"]
     search_fields = ["display_name", "user__email", "user__full_name"]
     list_select_related = ["user"]

@@ -21,32 +21,129 @@ SEED = 20261126
 
 CLIENTS = [
     # (e-mail local part, person, kind, organisation, enterprise number, street, postcode, city)
-    ("boulangerie", "Josiane Lambert", "organisation", "Boulangerie du Carré", "BE0403170701",
-     "Rue du Pot d'Or 12", "4000", "Liège"),
-    ("asbl-quartier", "Marc Dethier", "organisation", "ASBL Quartier Solidaire Outremeuse",
-     "BE0417497106", "Rue Puits-en-Sock 45", "4020", "Liège"),
-    ("dentiste", "Dr Sophie Renard", "organisation", "Cabinet dentaire Renard", "BE0202239951",
-     "Boulevard d'Avroy 88", "4000", "Liège"),
-    ("velo", "Thomas Wilmotte", "organisation", "Vélo Liège Coopérative", "BE0440306556",
-     "Quai de la Boverie 3", "4020", "Liège"),
-    ("librairie", "Anne Gilson", "organisation", "Librairie Pax", "BE0431852017",
-     "Place Cockerill 4", "4000", "Liège"),
-    ("particulier", "Jean-Pierre Hansen", "individual", "", "", "Rue de Fétinne 20", "4020",
-     "Liège"),
-    ("traiteur", "Fatou Ndiaye", "organisation", "Traiteur Saveurs d'Ici", "BE0867298180",
-     "Rue Saint-Gilles 150", "4000", "Liège"),
+    (
+        "boulangerie",
+        "Josiane Lambert",
+        "organisation",
+        "Boulangerie du Carré",
+        "BE0403170701",
+        "Rue du Pot d'Or 12",
+        "4000",
+        "Liège",
+    ),
+    (
+        "asbl-quartier",
+        "Marc Dethier",
+        "organisation",
+        "ASBL Quartier Solidaire Outremeuse",
+        "BE0417497106",
+        "Rue Puits-en-Sock 45",
+        "4020",
+        "Liège",
+    ),
+    (
+        "dentiste",
+        "Dr Sophie Renard",
+        "organisation",
+        "Cabinet dentaire Renard",
+        "BE0202239951",
+        "Boulevard d'Avroy 88",
+        "4000",
+        "Liège",
+    ),
+    (
+        "velo",
+        "Thomas Wilmotte",
+        "organisation",
+        "Vélo Liège Coopérative",
+        "BE0440306556",
+        "Quai de la Boverie 3",
+        "4020",
+        "Liège",
+    ),
+    (
+        "librairie",
+        "Anne Gilson",
+        "organisation",
+        "Librairie Pax",
+        "BE0431852017",
+        "Place Cockerill 4",
+        "4000",
+        "Liège",
+    ),
+    (
+        "particulier",
+        "Jean-Pierre Hansen",
+        "individual",
+        "",
+        "",
+        "Rue de Fétinne 20",
+        "4020",
+        "Liège",
+    ),
+    (
+        "traiteur",
+        "Fatou Ndiaye",
+        "organisation",
+        "Traiteur Saveurs d'Ici",
+        "BE0867298180",
+        "Rue Saint-Gilles 150",
+        "4000",
+        "Liège",
+    ),
 ]
 
 # First names only as display names: the cooperative's members are many origins, and nothing
 # here (or anywhere) records nationality, residence status or country of origin.
 MEMBER_NAMES = [
-    "Amina", "Yonas", "Farid", "Mariam", "Kofi", "Olena", "Samir", "Awa", "Reza", "Hevin",
-    "Dawit", "Leïla", "Mamadou", "Sara", "Ilyas", "Grace", "Omar", "Nadia", "Bakary", "Zahra",
-    "Ahmad", "Fatima", "Jean-Claude", "Mehmet", "Ana", "Tesfay", "Youssef", "Iryna", "Moussa",
+    "Amina",
+    "Yonas",
+    "Farid",
+    "Mariam",
+    "Kofi",
+    "Olena",
+    "Samir",
+    "Awa",
+    "Reza",
+    "Hevin",
+    "Dawit",
+    "Leïla",
+    "Mamadou",
+    "Sara",
+    "Ilyas",
+    "Grace",
+    "Omar",
+    "Nadia",
+    "Bakary",
+    "Zahra",
+    "Ahmad",
+    "Fatima",
+    "Jean-Claude",
+    "Mehmet",
+    "Ana",
+    "Tesfay",
+    "Youssef",
+    "Iryna",
+    "Moussa",
     "Hawa",
 ]
-HOME_LANGUAGES = ["ar", "ti", "fa", "ps", "so", "tr", "es", "pt", "ln", "sw", "ru", "uk", "ckb",
-                  "kmr", "fa-AF"]
+HOME_LANGUAGES = [
+    "ar",
+    "ti",
+    "fa",
+    "ps",
+    "so",
+    "tr",
+    "es",
+    "pt",
+    "ln",
+    "sw",
+    "ru",
+    "uk",
+    "ckb",
+    "kmr",
+    "fa-AF",
+]
 BIOS = [
     "Développeuse front-end, j'aime les sites rapides et accessibles.",
     "Intégrateur WordPress et WooCommerce, formé chez un partenaire liégeois.",
@@ -126,7 +223,9 @@ def demo_world_create() -> DemoReport:
                     LanguageLevel(language=languages["nl"], level=rng.choice(["A1", "A2", "B1"]))
                 )
             membership = (
-                MemberProfile.Membership.APPLICANT if index >= 27 else MemberProfile.Membership.MEMBER
+                MemberProfile.Membership.APPLICANT
+                if index >= 27
+                else MemberProfile.Membership.MEMBER
             )
             profile.membership_status = membership
             member_profile_update(

@@ -60,7 +60,9 @@ def member_profile_edit(request: HttpRequest) -> HttpResponse:
     )
     if data is not None and form.is_valid() and language_forms.is_valid():
         languages = [
-            services.LanguageLevel(language=f.cleaned_data["language"], level=f.cleaned_data["level"])
+            services.LanguageLevel(
+                language=f.cleaned_data["language"], level=f.cleaned_data["level"]
+            )
             for f in language_forms.forms
             if f not in language_forms.deleted_forms and f.cleaned_data.get("language")
         ]

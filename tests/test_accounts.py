@@ -131,7 +131,9 @@ def test_password_reset_by_mail(client):
     response = client.post(reverse("account_reset_password"), {"email": user.email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    match = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mail.outbox[0].body)
+    match = re.search(
+        r"https?://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mail.outbox[0].body
+    )
     assert match, mail.outbox[0].body
     response = client.get(match.group(1), follow=True)
     form_url = response.redirect_chain[-1][0] if response.redirect_chain else match.group(1)
@@ -148,7 +150,11 @@ def test_password_change(client):
     client.force_login(user)
     response = client.post(
         reverse("account_change_password"),
-        {"oldpassword": PASSWORD, "password1": "another-long-phrase", "password2": "another-long-phrase"},
+        {
+            "oldpassword": PASSWORD,
+            "password1": "another-long-phrase",
+            "password2": "another-long-phrase",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

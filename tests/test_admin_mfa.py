@@ -57,8 +57,13 @@ def test_staff_who_used_totp_reach_the_admin(client):
     client.force_login(admin)
     record_mfa(client, admin)
     assert client.get("/admin/").status_code == 200
-    for model in ["marketplace/user", "marketplace/clientprofile", "marketplace/memberprofile",
-                  "matching/language", "matching/memberlanguage"]:
+    for model in [
+        "marketplace/user",
+        "marketplace/clientprofile",
+        "marketplace/memberprofile",
+        "matching/language",
+        "matching/memberlanguage",
+    ]:
         response = client.get(f"/admin/{model}/?q=a")
         assert response.status_code == 200, model
 

@@ -114,7 +114,9 @@ class TestMemberProfile:
         assert profile.iban == "BE68539007547034"
         assert profile.hourly_rate_cents == 4250
         assert profile.portfolio_links == ["https://yonas.example.be", "https://github.com/yonas"]
-        levels = {ml.language.code: ml.level for ml in MemberLanguage.objects.filter(member=profile)}
+        levels = {
+            ml.language.code: ml.level for ml in MemberLanguage.objects.filter(member=profile)
+        }
         assert levels == {"fr": "B2", "ti": "C2"}
 
     def test_bad_iban_is_refused_and_nothing_is_saved(self, client):
@@ -136,7 +138,9 @@ class TestMemberProfile:
     def test_bad_cefr_level_is_refused_next_to_the_field(self, client):
         user = MemberFactory()
         client.force_login(user)
-        response = client.post(reverse("member_profile_edit"), member_form(**{"languages-1-level": "D1"}))
+        response = client.post(
+            reverse("member_profile_edit"), member_form(**{"languages-1-level": "D1"})
+        )
         assert response.status_code == 200
         language_forms = response.context["language_forms"]
         (message,) = language_forms.forms[1].errors["level"]
@@ -179,7 +183,9 @@ class TestMemberProfile:
         )
         response = client.post(reverse("member_profile_edit"), data)
         assert response.status_code == 302, response.context["language_forms"].errors
-        levels = {ml.language.code: ml.level for ml in MemberLanguage.objects.filter(member=profile)}
+        levels = {
+            ml.language.code: ml.level for ml in MemberLanguage.objects.filter(member=profile)
+        }
         assert levels == {"fr": "C1"}
 
     def test_bad_portfolio_link_and_negative_rate(self, client):
@@ -199,6 +205,13 @@ class TestMemberProfile:
 
     def test_the_model_has_no_field_for_origin(self):
         names = {f.name for f in MemberProfile._meta.get_fields()}
-        for forbidden in ("nationality", "citizenship", "country_of_origin", "residence_status",
-                          "country", "birthplace", "ethnicity"):
+        for forbidden in (
+            "nationality",
+            "citizenship",
+            "country_of_origin",
+            "residence_status",
+            "country",
+            "birthplace",
+            "ethnicity",
+        ):
             assert forbidden not in names

@@ -19,7 +19,11 @@ def test_sqlite_is_the_default_database(monkeypatch, tmp_path):
         "print(d['ENGINE'], d['NAME'], settings.DEBUG, settings.LANGUAGE_CODE)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=settings.BASE_DIR,
     ).stdout.split()
     assert out == ["django.db.backends.sqlite3", str(tmp_path / "sirius.sqlite3"), "False", "fr"]
@@ -28,7 +32,9 @@ def test_sqlite_is_the_default_database(monkeypatch, tmp_path):
 def test_deploy_check_refuses_the_development_key():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "SIRIUS_VAR_DIR": "/tmp/sirius-check"},
     )
     assert result.returncode != 0
@@ -47,11 +53,19 @@ def test_languages_reference_table_is_loaded():
 @pytest.mark.django_db
 def test_demo_world_is_believable_and_idempotent():
     call_command("seed_demo")
-    counts = (User.objects.count(), ClientProfile.objects.count(), MemberProfile.objects.count(),
-              MemberLanguage.objects.count())
+    counts = (
+        User.objects.count(),
+        ClientProfile.objects.count(),
+        MemberProfile.objects.count(),
+        MemberLanguage.objects.count(),
+    )
     call_command("seed_demo")
-    assert counts == (User.objects.count(), ClientProfile.objects.count(),
-                      MemberProfile.objects.count(), MemberLanguage.objects.count())
+    assert counts == (
+        User.objects.count(),
+        ClientProfile.objects.count(),
+        MemberProfile.objects.count(),
+        MemberLanguage.objects.count(),
+    )
     assert MemberProfile.objects.count() >= 30
     assert ClientProfile.objects.filter(organisation_name__icontains="Boulangerie").exists()
     assert User.objects.filter(is_validator=True).count() >= 2
@@ -59,7 +73,9 @@ def test_demo_world_is_believable_and_idempotent():
     assert admin.is_staff and admin.check_password("sirius-demo-2026")
     # Every demo member speaks French, at B1 or above.
     assert MemberLanguage.objects.filter(language__code="fr", level__in=["A1", "A2"]).count() == 0
-    assert MemberLanguage.objects.filter(language__code="fr").count() == MemberProfile.objects.count()
+    assert (
+        MemberLanguage.objects.filter(language__code="fr").count() == MemberProfile.objects.count()
+    )
     # Every demo client's enterprise number is valid.
     from marketplace.forms import normalise_vat_number
 
