@@ -21,6 +21,8 @@ DEBUG = env_bool("DEBUG", False)
 # The development key is public: `manage.py check --deploy` refuses it (see marketplace.checks).
 INSECURE_DEV_SECRET_KEY = "django-insecure-sirius-development-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", "") or INSECURE_DEV_SECRET_KEY
+# The address of the site as users reach it, for links in e-mails sent outside a request.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -229,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Jobs, members and skills of the Sirius digital cooperative (Liège).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CEFRLevelEnum": "matching.models.CEFRLevel",
+        "SkillLevelEnum": "matching.models.SkillLevel",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -55,3 +55,10 @@ def access_public_member_profile(*, viewer: User, member_id: int) -> MemberProfi
         # Same answer as for a profile that does not exist: nothing to learn from probing ids.
         raise Http404
     return profile
+
+
+def client_has_bid_from_member(*, client: User, member: MemberProfile) -> bool:
+    """Whether this member has bid on one of this client's jobs, which lets the client see the
+    member's evidence. Jobs and bids do not exist yet (issues 4 and 6): until they do, no
+    client sees any member's evidence files."""
+    return False

@@ -79,8 +79,15 @@ def member_profile_edit(request: HttpRequest) -> HttpResponse:
 
 
 def member_profile_detail(request: HttpRequest, member_id: int) -> HttpResponse:
+    from matching import selectors as matching_selectors
+
     profile = access.access_public_member_profile(viewer=request.user, member_id=member_id)
-    context = {"profile": profile, "languages": selectors.member_languages(profile=profile)}
+    context = {
+        "profile": profile,
+        "languages": selectors.member_languages(profile=profile),
+        "validated_skills": matching_selectors.validated_skills(member=profile),
+        "claimed_skills": matching_selectors.unvalidated_skills(member=profile),
+    }
     return TemplateResponse(request, "marketplace/member_profile_detail.html", context)
 
 

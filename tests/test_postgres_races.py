@@ -5,7 +5,10 @@ from django.db import IntegrityError, connection
 
 from marketplace.models import User
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_concurrent_signups_with_one_address_in_different_cases_make_one_account():
