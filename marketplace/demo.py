@@ -245,8 +245,11 @@ def demo_world_create() -> DemoReport:
                 languages=chosen,
             )
 
-        for local, person in VALIDATORS:
+        validators = [
             _user(f"{local}@{DEMO_DOMAIN}", person, report, is_validator=True)
+            for local, person in VALIDATORS
+        ]
+        _demo_skills(rng, validators)
 
         admin = _user(
             f"admin@{DEMO_DOMAIN}", "Admin Sirius", report, is_staff=True, is_superuser=True
@@ -260,6 +263,56 @@ def demo_world_create() -> DemoReport:
         "admin": f"admin@{DEMO_DOMAIN}",
     }
     return report
+
+
+# Skill sets the demo members draw from: (ESCO English label or Sirius tag, ...)
+SKILL_SETS = [
+    ["style sheet languages", "JavaScript", "implement front-end website design", "react"],
+    ["WordPress", "woocommerce", "PHP", "conduct search engine optimisation"],
+    ["Python (computer programming)", "django", "PostgreSQL", "git"],
+    [
+        "ICT accessibility standards",
+        "test system accessibility for users with special needs",
+        "use markup languages",
+        "style sheet languages",
+    ],
+    ["e-commerce systems", "prestashop", "MySQL", "manage website"],
+    ["design user interface", "figma", "create website wireframe", "tailwind"],
+]
+
+
+def _demo_skills(rng: random.Random, validators: list[User]) -> None:
+    """Claims for the demo members: most validated, some waiting in the validators' queue.
+    Only for members who have none yet, so a second run adds nothing."""
+    from matching.models import Skill, SkillClaim, SkillLevel
+    from matching.services import DecisionInput, skill_claim_create, skill_claim_decide
+
+    by_key = {skill.tag or skill.label_en: skill for skill in Skill.objects.all()}
+    members = MemberProfile.objects.filter(user__email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
+    for index, member in enumerate(members):
+        if SkillClaim.objects.filter(member=member).exists():
+            continue
+        for position, key in enumerate(SKILL_SETS[index % len(SKILL_SETS)]):
+            level = rng.choice(SkillLevel.values[1:])
+            claim = skill_claim_create(
+                member=member,
+                skill=by_key[key],
+                self_level=level,
+                description=BIOS[index % len(BIOS)],
+                links=[f"https://{member.display_name.lower()}.{DEMO_DOMAIN}/projet-{position}"],
+            )
+            # The newest members' last claims wait for a validator.
+            if index >= 24 and position >= 2:
+                continue
+            skill_claim_decide(
+                claim=claim,
+                validator=validators[(index + position) % len(validators)],
+                decision=DecisionInput(
+                    kind="validated",
+                    level=level,
+                    comment="Vérifié sur le site livré et le dépôt.",
+                ),
+            )
 
 
 def _ensure_demo_admin_mfa(admin: User) -> list[str]:

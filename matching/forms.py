@@ -71,14 +71,14 @@ class SkillClaimForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not (
+        has_evidence = (
             cleaned.get("links") or cleaned.get("files") or cleaned.get("description", "").strip()
-        ):
-            if not self.errors:
-                raise ValidationError(
-                    _("Give at least one piece of evidence: a link, a file or a description."),
-                    code="no_evidence",
-                )
+        )
+        if not has_evidence and not self.errors:
+            raise ValidationError(
+                _("Give at least one piece of evidence: a link, a file or a description."),
+                code="no_evidence",
+            )
         return cleaned
 
 

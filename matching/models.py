@@ -446,6 +446,9 @@ class ExpiryNotice(models.Model):
         verbose_name = _("expiry notice")
         verbose_name_plural = _("expiry notices")
 
+    def __str__(self) -> str:
+        return f"{self.decision_id} @ {self.sent_at:%Y-%m-%d}"
+
 
 class LanguageDecision(ImmutableRecord):
     """A validator's confirmation of a member's CEFR level in a language. Never edited."""

@@ -3,7 +3,7 @@ from allauth.account.models import EmailAddress
 from factory.django import DjangoModelFactory
 
 from marketplace.models import ClientProfile, MemberProfile, User
-from matching.models import Language, MemberLanguage
+from matching.models import Language, MemberLanguage, Skill, SkillClaim
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -73,3 +73,23 @@ class MemberLanguageFactory(DjangoModelFactory):
     member = factory.SubFactory(MemberProfileFactory)
     language = factory.LazyFunction(lambda: Language.objects.get(code="fr"))
     level = "B2"
+
+
+class SkillClaimFactory(DjangoModelFactory):
+    class Meta:
+        model = SkillClaim
+
+    member = factory.SubFactory(MemberProfileFactory)
+    skill = factory.LazyFunction(lambda: Skill.objects.get(label_en="style sheet languages"))
+    self_level = "intermediate"
+    description = "J'ai fait les feuilles de style du site de la boulangerie."
+
+
+# Smallest valid files of each accepted type, and one that only pretends to be a PDF.
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4830000000049454e44ae426082"
+)
+JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64

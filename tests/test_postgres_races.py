@@ -40,3 +40,49 @@ def test_concurrent_signups_with_one_address_in_different_cases_make_one_account
     # Then exactly one account exists and every other attempt was refused by the constraint
     assert sorted(outcomes) == ["created"] + ["refused"] * (len(variants) - 1)
     assert User.objects.filter(email__iexact="amina@example.be").count() == 1
+
+
+def test_two_validators_deciding_at_once_record_one_decision():
+    from django.core.exceptions import ValidationError
+
+    from matching import services
+    from matching.models import SkillClaim, SkillDecision
+    from tests.factories import SkillClaimFactory, ValidatorFactory
+
+    # Given one pending claim and six validators who open it at the same moment
+    claim = SkillClaimFactory()
+    validators = [ValidatorFactory() for _ in range(6)]
+    barrier = threading.Barrier(len(validators))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def decide(validator, index):
+        kind = "validated" if index % 2 == 0 else "declined"
+        try:
+            barrier.wait(timeout=10)
+            services.skill_claim_decide(
+                claim=claim,
+                validator=validator,
+                decision=services.DecisionInput(kind=kind, level="advanced", comment="raison"),
+            )
+            result = "decided"
+        except ValidationError:
+            result = "refused"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=decide, args=(v, i)) for i, v in enumerate(validators)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # Then exactly one decision is recorded and the claim agrees with it
+    assert sorted(outcomes) == ["decided"] + ["refused"] * 5
+    decision = SkillDecision.objects.get(claim=claim)
+    claim.refresh_from_db()
+    assert claim.status == (
+        SkillClaim.Status.VALIDATED if decision.kind == "validated" else SkillClaim.Status.DECLINED
+    )

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from marketplace.demo import DEMO_DOMAIN
 from marketplace.models import ClientProfile, MemberProfile, User
-from matching.models import Language, MemberLanguage
+from matching.models import Language, MemberLanguage, SkillClaim, SkillDecision
 
 
 def test_sqlite_is_the_default_database(monkeypatch, tmp_path):
@@ -58,6 +58,8 @@ def test_demo_world_is_believable_and_idempotent():
         ClientProfile.objects.count(),
         MemberProfile.objects.count(),
         MemberLanguage.objects.count(),
+        SkillClaim.objects.count(),
+        SkillDecision.objects.count(),
     )
     call_command("seed_demo")
     assert counts == (
@@ -65,8 +67,13 @@ def test_demo_world_is_believable_and_idempotent():
         ClientProfile.objects.count(),
         MemberProfile.objects.count(),
         MemberLanguage.objects.count(),
+        SkillClaim.objects.count(),
+        SkillDecision.objects.count(),
     )
     assert MemberProfile.objects.count() >= 30
+    # Most demo skills are validated; some wait in the validators' queue.
+    assert SkillClaim.objects.filter(status="validated").count() >= 60
+    assert SkillClaim.objects.filter(status="pending").exists()
     assert ClientProfile.objects.filter(organisation_name__icontains="Boulangerie").exists()
     assert User.objects.filter(is_validator=True).count() >= 2
     admin = User.objects.get(email=f"admin@{DEMO_DOMAIN}")
