@@ -22,14 +22,14 @@ def add_claims(member, count: int) -> None:
         )
 
 
-@pytest.mark.parametrize("page", ["my_skills", "member_profile_detail"])
+@pytest.mark.parametrize("page_name", ["my_skills", "member_profile_detail"])
 def test_query_count_does_not_grow_with_the_number_of_skills(
-    client, page, django_assert_num_queries, django_assert_max_num_queries
+    client, page_name, django_assert_num_queries, django_assert_max_num_queries
 ):
     user = MemberFactory()
     member = user.member_profile
     client.force_login(user)
-    url = reverse(page, args=[member.pk]) if page == "member_profile_detail" else reverse(page)
+    url = reverse(page_name, args=[member.pk]) if page_name == "member_profile_detail" else reverse(page_name)
     add_claims(member, 2)
     with django_assert_max_num_queries(15) as baseline:
         client.get(url)
