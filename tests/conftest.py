@@ -13,9 +13,19 @@ CHROMIUM = "/usr/bin/chromium"
 def pytest_configure(config):
     # Catalogues are compiled from the .po files so that pages in every language can be tested
     # on a machine without GNU gettext.
+    from asgiref.local import Local
+    from django.utils.translation import trans_real
+
     from marketplace.catalogues import compile_catalogues
 
-    compile_catalogues()
+    if compile_catalogues():
+        # Django may have loaded a catalogue (French, the default) before it was compiled:
+        # forget what it cached, as Django itself does when LOCALE_PATHS changes.
+        trans_real._translations = {}
+        trans_real._default = None
+        trans_real._active = Local()
+        if hasattr(trans_real.check_for_language, "cache_clear"):
+            trans_real.check_for_language.cache_clear()
 
 
 def pytest_collection_modifyitems(config, items):
