@@ -109,6 +109,15 @@ def command_run() -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    # Periodic work (job expiry, expiry notices): one pass every five minutes.
+    with (VAR / "periodic.log").open("ab") as log:
+        periodic = subprocess.Popen(
+            [str(PYTHON), "manage.py", "run_periodic", "--every", "300"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(LOCALSTRIPE_PORT, localstripe)
         say(f"The marketplace runs at http://{HOST}:{WEB_PORT}/  (Ctrl+C stops everything)")
@@ -121,6 +130,7 @@ def command_run() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        periodic.terminate()
         localstripe.terminate()
         try:
             localstripe.wait(timeout=10)

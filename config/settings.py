@@ -34,10 +34,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular_sidecar",
     "drf_spectacular",
     "django_filters",
     "django_htmx",
@@ -218,6 +221,9 @@ STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2 if STRIPE_S
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so that a request without valid credentials gets 401 with
+        # WWW-Authenticate: Token (the session class would answer 403).
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -231,6 +237,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Jobs, members and skills of the Sirius digital cooperative (Liège).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The interactive documentation is served from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise send our schema's address to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "CEFRLevelEnum": "matching.models.CEFRLevel",
         "SkillLevelEnum": "matching.models.SkillLevel",

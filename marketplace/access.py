@@ -4,11 +4,20 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from marketplace.models import ClientProfile, MemberProfile, Role, User
+from marketplace.models import (
+    ClientProfile,
+    Job,
+    JobAttachment,
+    JobStatus,
+    MemberProfile,
+    Role,
+    User,
+)
 
 
 def role_required(*roles: str):
@@ -51,10 +60,57 @@ def access_public_member_profile(*, viewer: User, member_id: int) -> MemberProfi
     is_owner = viewer.is_authenticated and profile.user_id == viewer.pk
     if is_owner or (viewer.is_authenticated and viewer.is_staff):
         return profile
-    if not profile.user.is_active or profile.membership_status == MemberProfile.Membership.FORMER:
+    if (
+        not profile.user.is_active
+        or profile.is_hidden
+        or profile.membership_status == MemberProfile.Membership.FORMER
+    ):
         # Same answer as for a profile that does not exist: nothing to learn from probing ids.
         raise Http404
     return profile
+
+
+def is_moderator(user: User) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+def job_is_visible_to(*, job: Job, viewer: User) -> bool:
+    """Published, not hidden jobs are public; the client always sees their own; moderators
+    see everything; in-progress and completed jobs stay visible to logged-in users."""
+    if viewer.is_authenticated and (job.client_id == viewer.pk or is_moderator(viewer)):
+        return True
+    if job.is_hidden:
+        return False
+    if job.status == JobStatus.PUBLISHED:
+        return True
+    return viewer.is_authenticated and job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETED)
+
+
+def access_job(*, viewer: User, job_id: int, queryset: QuerySet[Job] | None = None) -> Job:
+    """A job as this viewer may see it, or 404 (never a hint that a draft exists)."""
+    job = get_object_or_404(queryset if queryset is not None else Job.objects.all(), pk=job_id)
+    if not job_is_visible_to(job=job, viewer=viewer):
+        raise Http404
+    return job
+
+
+def access_own_job(*, user: User, job_id: int) -> Job:
+    """A job of this client, for changing it; anybody else's is 'not found'."""
+    return get_object_or_404(Job, pk=job_id, client=user)
+
+
+def access_job_attachment(*, viewer: User, attachment_id: int) -> JobAttachment:
+    """Attachments of a job: its client, moderators, and logged-in members while they can see it."""
+    attachment = get_object_or_404(JobAttachment.objects.select_related("job"), pk=attachment_id)
+    job = attachment.job
+    allowed = viewer.is_authenticated and (
+        job.client_id == viewer.pk
+        or is_moderator(viewer)
+        or (viewer.is_member and job_is_visible_to(job=job, viewer=viewer))
+    )
+    if not allowed:
+        raise Http404
+    return attachment
 
 
 def client_has_bid_from_member(*, client: User, member: MemberProfile) -> bool:

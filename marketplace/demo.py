@@ -255,6 +255,7 @@ def demo_world_create() -> DemoReport:
             f"admin@{DEMO_DOMAIN}", "Admin Sirius", report, is_staff=True, is_superuser=True
         )
         report.admin_recovery_codes = _ensure_demo_admin_mfa(admin)
+        _demo_jobs(rng, admin)
 
     report.logins = {
         "client": f"boulangerie@{DEMO_DOMAIN}",
@@ -313,6 +314,161 @@ def _demo_skills(rng: random.Random, validators: list[User]) -> None:
                     comment="Vérifié sur le site livré et le dépôt.",
                 ),
             )
+
+
+JOB_IDEAS = [
+    # (category, title, description, skill keys, budget euros (low, high) or None for hourly)
+    (
+        "showcase",
+        "Site vitrine pour {org}",
+        "Un site de quatre pages (accueil, services, "
+        "horaires, contact) présentant {org}, lisible sur téléphone, en français.",
+        ["implement front-end website design", "style sheet languages", "WordPress"],
+        (900, 1800),
+    ),
+    (
+        "eshop",
+        "Boutique en ligne pour {org}",
+        "Vendre en ligne une trentaine de produits, "
+        "paiement par Bancontact, retrait en magasin à Liège.",
+        ["woocommerce", "e-commerce systems", "PHP"],
+        (2500, 4500),
+    ),
+    (
+        "maintenance",
+        "Maintenance mensuelle du site de {org}",
+        "Mises à jour de sécurité, sauvegardes, petites corrections de contenu chaque mois.",
+        ["WordPress", "manage website", "troubleshoot website"],
+        None,
+    ),
+    (
+        "redesign",
+        "Refonte du site de {org}",
+        "Le site actuel date de 2015 : nouvelle charte, "
+        "meilleure navigation, textes revus avec nous.",
+        ["design user interface", "style sheet languages", "create website wireframe"],
+        (2000, 3500),
+    ),
+    (
+        "accessibility",
+        "Audit d'accessibilité du site de {org}",
+        "Vérifier le site selon les "
+        "WCAG 2.1 AA et proposer des corrections prioritaires, rapport en français.",
+        ["ICT accessibility standards", "test system accessibility for users with special needs"],
+        (700, 1200),
+    ),
+    (
+        "seo",
+        "Améliorer la visibilité de {org} sur les moteurs de recherche",
+        "Audit SEO local, fiches d'établissement, textes et balises.",
+        ["conduct search engine optimisation", "keywords in digital content"],
+        (600, 1100),
+    ),
+    (
+        "web_app",
+        "Application de réservation pour {org}",
+        "Réserver un créneau en ligne, rappel par e-mail, interface simple pour l'équipe.",
+        ["Python (computer programming)", "django", "PostgreSQL"],
+        (4000, 8000),
+    ),
+]
+# How many demo jobs end in each status.
+JOB_STATUS_PLAN = (
+    ["published"] * 30
+    + ["submitted"] * 8
+    + ["draft"] * 6
+    + ["rejected"] * 4
+    + ["cancelled"] * 3
+    + ["expired"] * 4
+    + ["in_progress"] * 3
+    + ["completed"] * 2
+)
+
+
+def _demo_jobs(rng: random.Random, moderator: User) -> None:
+    """About 60 jobs in every status, through the services. Only once: skipped when the demo
+    clients already have jobs."""
+    import datetime
+
+    from django.utils import timezone
+
+    from marketplace import job_states
+    from marketplace.models import Job
+    from marketplace.regions import LIEGE_AREA_COMMUNES
+    from marketplace.services import jobs as job_services
+    from matching.models import Skill
+
+    clients = list(
+        User.objects.filter(is_client=True, email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
+    )
+    if Job.objects.filter(client__in=clients).exists():
+        return
+    by_key = {skill.tag or skill.label_en: skill for skill in Skill.objects.all()}
+    languages = {language.code: language for language in Language.objects.all()}
+    today = timezone.localdate()
+    for index, status in enumerate(JOB_STATUS_PLAN):
+        client = clients[index % len(clients)]
+        org = client.client_profile.organisation_name or client.full_name
+        category, title, description, keys, budget = JOB_IDEAS[index % len(JOB_IDEAS)]
+        fields = {
+            "title": title.format(org=org)[:120],
+            "description": description.format(org=org),
+            "category": category,
+            "commune": rng.choice(LIEGE_AREA_COMMUNES[:12])[0],
+            "work_mode": rng.choice(["on_site", "remote", "hybrid"]),
+            "closes_on": today + datetime.timedelta(days=rng.randint(10, 45)),
+            "desired_start": today + datetime.timedelta(days=rng.randint(15, 30)),
+            "deadline": today + datetime.timedelta(days=rng.randint(60, 120)),
+        }
+        if budget is None:
+            fields.update(
+                budget_type="hourly",
+                hourly_rate_cents=4500,
+                estimated_hours=rng.choice([8, 12, 20]),
+            )
+        else:
+            fields.update(
+                budget_type="fixed",
+                budget_min_cents=budget[0] * 100,
+                budget_max_cents=budget[1] * 100,
+            )
+        skills = [
+            job_services.SkillNeed(
+                by_key[key], "essential" if position < 2 else "nice", "intermediate"
+            )
+            for position, key in enumerate(keys)
+        ]
+        wanted = [job_services.LanguageNeed(languages["fr"], "B2")]
+        if rng.random() < 0.3:
+            wanted.append(job_services.LanguageNeed(languages["nl"], "B1"))
+        job = job_services.job_create(
+            client=client,
+            data=job_services.JobInput(fields=fields, skills=skills, languages=wanted),
+        )
+        if status == "draft":
+            continue
+        job = job_services.job_submit(job=job, by=client)
+        if status == "submitted":
+            continue
+        if status == "rejected":
+            job_services.job_reject(
+                job=job,
+                moderator=moderator,
+                reason="Merci de préciser le budget et le nombre de pages souhaitées.",
+            )
+            continue
+        job = job_services.job_approve(job=job, moderator=moderator)
+        if status == "cancelled":
+            job_services.job_cancel(job=job, by=client)
+        elif status == "expired":
+            Job.objects.filter(pk=job.pk).update(closes_on=today - datetime.timedelta(days=1))
+        elif status in ("in_progress", "completed"):
+            # Until bids and contracts exist (issue 6), the demo moves these jobs on directly.
+            job_states.transition(job, "in_progress")
+            if status == "completed":
+                job_states.transition(job, "completed")
+            job.save()
+    job_services.jobs_expire(today=today)
 
 
 def _ensure_demo_admin_mfa(admin: User) -> list[str]:

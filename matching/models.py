@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,14 @@ class Language(models.Model):
     @property
     def display_name(self) -> str:
         """The language's name in the viewer's language, with its autonym."""
+        name = self.name
+        if name.casefold() == self.autonym.casefold():
+            return name
+        return f"{name} ({self.autonym})"
+
+    @property
+    def name(self) -> str:
+        """The language's name in the viewer's language."""
         viewer = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
         if viewer == "fr":
             name = self.name_fr
@@ -59,9 +68,7 @@ class Language(models.Model):
                 name = str(get_language_info(self.code)["name_translated"])
             except KeyError:
                 name = self.name_en
-        if name.casefold() == self.autonym.casefold():
-            return name
-        return f"{name} ({self.autonym})"
+        return name
 
 
 class MemberLanguage(models.Model):
@@ -242,6 +249,7 @@ class SkillClaim(models.Model):
         DECLINED = "declined", _("declined")
         REVOKED = "revoked", _("revoked")
         WITHDRAWN = "withdrawn", _("withdrawn")
+        EXPIRED = "expired", _("validation expired")
 
     ACTIVE = (Status.PENDING, Status.MORE_EVIDENCE, Status.VALIDATED)
 
@@ -294,7 +302,16 @@ class SkillClaim(models.Model):
                 name="skill_claim_validated_has_validation",
             ),
         ]
-        indexes = [models.Index(fields=["status", "submitted_at"], name="skill_claim_queue")]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"], name="skill_claim_queue"),
+            # Matching: who holds these skills (a covering, partial index on active claims).
+            models.Index(
+                fields=["skill", "member"],
+                name="skill_claim_active_holders",
+                condition=models.Q(status__in=["pending", "more_evidence", "validated"]),
+                include=["status", "expires_on"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member} – {self.skill}"
@@ -479,3 +496,60 @@ class LanguageDecision(ImmutableRecord):
 
     def __str__(self) -> str:
         return f"{self.member} – {self.language.code} {self.level}"
+
+
+class Exposure(models.Model):
+    """A member was shown for a job (to its client, in a notice, or the job to the member):
+    recorded so that fairness can be measured (see `manage.py exposure_report`)."""
+
+    class Context(models.TextChoices):
+        CLIENT_LIST = "client_list", _("recommended to the client")
+        NOTICE = "notice", _("told about the job")
+        MEMBER_LIST = "member_list", _("job recommended to the member")
+
+    job = models.ForeignKey("marketplace.Job", on_delete=models.CASCADE, related_name="exposures")
+    member = models.ForeignKey(
+        "marketplace.MemberProfile", on_delete=models.CASCADE, related_name="exposures"
+    )
+    context = models.CharField(max_length=12, choices=Context.choices)
+    rank = models.PositiveSmallIntegerField()
+    shown_on = models.DateField(default=timezone.localdate)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exposure")
+        verbose_name_plural = _("exposures")
+        constraints = [
+            # Reloading a page the same day is one exposure, not many.
+            models.UniqueConstraint(
+                fields=["job", "member", "context", "shown_on"], name="exposure_once_a_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["shown_on", "member"], name="exposure_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} @ {self.job_id} ({self.context}, #{self.rank})"
+
+
+class Invitation(models.Model):
+    """A client invites a recommended member to bid. The member is told; both see it."""
+
+    job = models.ForeignKey("marketplace.Job", on_delete=models.CASCADE, related_name="invitations")
+    member = models.ForeignKey(
+        "marketplace.MemberProfile", on_delete=models.CASCADE, related_name="invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("invited on"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "member"], name="invitation_once_per_job"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.job}"

@@ -80,6 +80,13 @@ def skill_claim_create(
 ) -> SkillClaim:
     """A member claims a skill, with evidence. One active claim per skill and member."""
     with transaction.atomic():
+        # A validation past its expiry date makes way for the new claim.
+        SkillClaim.objects.filter(
+            member=member,
+            skill=skill,
+            status=SkillClaim.Status.VALIDATED,
+            expires_on__lt=timezone.localdate(),
+        ).update(status=SkillClaim.Status.EXPIRED)
         if SkillClaim.objects.filter(
             member=member, skill=skill, status__in=SkillClaim.ACTIVE
         ).exists():
@@ -255,10 +262,10 @@ def validations_notify_expiring(*, within_days: int = 30) -> int:
 
     Idempotent: the unique ExpiryNotice per decision makes a second pass send nothing."""
     from django.conf import settings
-    from django.core.mail import send_mail
     from django.urls import reverse
     from django.utils import translation
 
+    from marketplace.tasks import send_email
     from matching.models import ExpiryNotice
     from matching.selectors import validations_expiring
 
@@ -292,8 +299,8 @@ def validations_notify_expiring(*, within_days: int = 30) -> int:
                     "url": f"{settings.SITE_URL}{reverse('my_skills')}",
                 }
             transaction.on_commit(
-                lambda s=subject, b=body, to=user.email: send_mail(
-                    s, b, None, [to], fail_silently=False
+                lambda s=subject, b=body, to=user.email: send_email.enqueue(
+                    subject=s, body=b, to=[to]
                 )
             )
             sent += 1

@@ -8,6 +8,17 @@ from django.db import connection
 from tests.factories import ClientFactory, MemberFactory, UserFactory, ValidatorFactory
 
 CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, as this machine runs it (see shared STACK.md): no downloaded browser.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_configure(config):
@@ -32,8 +43,8 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     has_chromium = shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM)
     skip_pg = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks and constraints under concurrency do not exist on "
-        "SQLite); run with DATABASE_URL=postgres://... as .ci/run does"
+        reason="needs PostgreSQL (row locks, concurrency or French full-text search, which "
+        "SQLite lacks); run with DATABASE_URL=postgres://... as .ci/run does"
     )
     skip_browser = pytest.mark.skip(
         reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium); "
@@ -92,3 +103,9 @@ def validator_user(db):
 @pytest.fixture
 def db_vendor() -> str:
     return connection.vendor
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch options, pointed at Debian's Chromium."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

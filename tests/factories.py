@@ -1,8 +1,10 @@
 import factory
 from allauth.account.models import EmailAddress
+from django.db.models import Q
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from marketplace.models import ClientProfile, MemberProfile, User
+from marketplace.models import ClientProfile, Job, JobLanguage, JobSkill, MemberProfile, User
 from matching.models import Language, MemberLanguage, Skill, SkillClaim
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -93,3 +95,64 @@ PNG_BYTES = bytes.fromhex(
 )
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
+
+
+class JobFactory(DjangoModelFactory):
+    """A published job by default; pass status="draft" etc. for others. Skills and languages:
+    one essential skill (CSS, intermediate) and French B1, unless skills=[]/languages=[]."""
+
+    class Meta:
+        model = Job
+        skip_postgeneration_save = True
+
+    client = factory.SubFactory(ClientFactory)
+    title = factory.Sequence(lambda n: f"Site vitrine pour un commerce liégeois n°{n}")
+    description = "Nous cherchons un site **simple** et accessible, en français et en néerlandais."
+    category = "showcase"
+    budget_type = "fixed"
+    budget_min_cents = 150000
+    budget_max_cents = 250000
+    budget_cents = 250000
+    commune = "liege"
+    work_mode = "hybrid"
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def skills(self, create, extracted, **kwargs):
+        if not create:
+            return
+        needs = (
+            extracted
+            if extracted is not None
+            else [("style sheet languages", "essential", "intermediate")]
+        )
+        for label, importance, level in needs:
+            skill = Skill.objects.get(Q(label_en=label) | Q(tag=label))
+            JobSkill.objects.create(job=self, skill=skill, importance=importance, min_level=level)
+
+    @factory.post_generation
+    def languages(self, create, extracted, **kwargs):
+        if not create:
+            return
+        needs = extracted if extracted is not None else [("fr", "B1")]
+        for code, level in needs:
+            JobLanguage.objects.create(
+                job=self, language=Language.objects.get(code=code), min_level=level
+            )
+        # Keep the derived fields as the services would.
+        from marketplace.content import render_markdown
+        from marketplace.services.jobs import SkillNeed, _refresh_search
+
+        self.description_html = render_markdown(self.description)
+        self.budget_cents = self.compute_budget_cents()
+        essential = self.skills.filter(importance="essential")
+        essential.update(job_essential_count=essential.count())
+        self.save()
+        _refresh_search(
+            self,
+            [
+                SkillNeed(js.skill, js.importance, js.min_level)
+                for js in self.skills.select_related("skill")
+            ],
+        )

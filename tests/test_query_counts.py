@@ -29,7 +29,11 @@ def test_query_count_does_not_grow_with_the_number_of_skills(
     user = MemberFactory()
     member = user.member_profile
     client.force_login(user)
-    url = reverse(page_name, args=[member.pk]) if page_name == "member_profile_detail" else reverse(page_name)
+    url = (
+        reverse(page_name, args=[member.pk])
+        if page_name == "member_profile_detail"
+        else reverse(page_name)
+    )
     add_claims(member, 2)
     with django_assert_max_num_queries(15) as baseline:
         client.get(url)
@@ -37,3 +41,39 @@ def test_query_count_does_not_grow_with_the_number_of_skills(
     with django_assert_num_queries(len(baseline.captured_queries)):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_client_jobs_page_query_count_is_constant(
+    client, django_assert_num_queries, django_assert_max_num_queries
+):
+    from tests.factories import ClientFactory, JobFactory
+
+    owner = ClientFactory()
+    client.force_login(owner)
+    JobFactory(client=owner)
+    with django_assert_max_num_queries(15) as baseline:
+        client.get(reverse("client_jobs"))
+    for status in ["draft", "submitted", "published", "cancelled", "rejected"] * 2:
+        JobFactory(client=owner, status=status)
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        response = client.get(reverse("client_jobs"))
+    assert response.context["total"] == 11
+
+
+def test_moderation_queue_query_count_is_constant(
+    client, django_assert_num_queries, django_assert_max_num_queries
+):
+    from tests.factories import AdminFactory, JobFactory
+    from tests.test_admin_mfa import record_mfa
+
+    admin = AdminFactory()
+    client.force_login(admin)
+    record_mfa(client, admin)
+    JobFactory(status="submitted")
+    with django_assert_max_num_queries(15) as baseline:
+        client.get(reverse("moderation_queue"))
+    for _ in range(8):
+        JobFactory(status="submitted")
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        response = client.get(reverse("moderation_queue"))
+    assert len(response.context["jobs"]) == 9

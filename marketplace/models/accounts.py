@@ -58,6 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("site language"), max_length=8, choices=settings.LANGUAGES, blank=True
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Set by a moderator (marketplace.services.moderation); a suspended account is inactive.
+    suspended_at = models.DateTimeField(_("suspended on"), null=True, blank=True)
+    suspension_reason = models.TextField(_("reason for suspension"), blank=True)
 
     objects = UserManager()
 
@@ -200,6 +203,12 @@ class MemberProfile(models.Model):
         _("membership"), max_length=10, choices=Membership.choices, default=Membership.APPLICANT
     )
     membership_since = models.DateField(_("membership status since"), default=timezone.localdate)
+    is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    job_alerts_by_email = models.BooleanField(
+        _("e-mail me when a job fits me"),
+        default=False,
+        help_text=_("You always see them in the app; at most a few a day."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -1,0 +1,26 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from marketplace.services.jobs import jobs_expire
+from matching.services import validations_notify_expiring
+
+
+class Command(BaseCommand):
+    help = (
+        "One idempotent pass of the periodic work: expire jobs past their closing date, tell "
+        "members about validations that expire soon. Run it from cron or a systemd timer; "
+        "--every N repeats it every N seconds (the demo does this)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=int, default=0, help="Repeat every N seconds.")
+
+    def handle(self, *args, every: int = 0, **options):
+        while True:
+            expired = jobs_expire()
+            notices = validations_notify_expiring(within_days=30)
+            self.stdout.write(f"{expired} job(s) expired, {notices} expiry notice(s) sent.")
+            if every <= 0:
+                return
+            time.sleep(every)

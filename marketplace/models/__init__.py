@@ -1,0 +1,43 @@
+"""Models of the marketplace app, one module per sub-domain."""
+
+from marketplace.models.accounts import (
+    BillingAddressMixin,
+    ClientProfile,
+    MemberProfile,
+    Role,
+    User,
+    UserManager,
+)
+from marketplace.models.jobs import (
+    Job,
+    JobAttachment,
+    JobCategory,
+    JobLanguage,
+    JobSkill,
+    JobStatus,
+    SkillImportance,
+    WorkMode,
+)
+from marketplace.models.moderation import ModerationAction, ModerationLog, Report
+from marketplace.models.notifications import Notification
+
+__all__ = [
+    "BillingAddressMixin",
+    "ClientProfile",
+    "Job",
+    "JobAttachment",
+    "JobCategory",
+    "JobLanguage",
+    "JobSkill",
+    "JobStatus",
+    "MemberProfile",
+    "ModerationAction",
+    "ModerationLog",
+    "Notification",
+    "Report",
+    "Role",
+    "SkillImportance",
+    "User",
+    "UserManager",
+    "WorkMode",
+]
