@@ -24,7 +24,7 @@ from matching.ranking import (
 )
 
 RECENT_DAYS = 90
-JOB_POOL = 200  # the most recent eligible jobs scored for a member
+JOB_POOL = 100  # the most recent eligible jobs scored for a member (a dashboard, not a search)
 
 
 def active_claims_q(today: datetime.date | None = None, prefix: str = "") -> Q:
