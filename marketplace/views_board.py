@@ -27,6 +27,8 @@ from marketplace.selectors.jobs import (
 from matching.models import Language, Skill
 from matching.search import normalise
 
+STALE_CURSOR_MESSAGE = _("This page link is out of date: here is the first page.")
+
 MAX_BUDGET_EUROS = 1_000_000
 # A URL may repeat ?skill= at will; this keeps the IN (...) list, and the query, small.
 MAX_SKILLS = 20
@@ -147,9 +149,7 @@ class JobBoardForm(forms.Form):
         try:
             return Cursor.decode(token)
         except ValueError:
-            raise forms.ValidationError(
-                _("This page link is out of date: here is the first page."), code="cursor"
-            ) from None
+            raise forms.ValidationError(STALE_CURSOR_MESSAGE, code="cursor") from None
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -160,7 +160,7 @@ class JobBoardForm(forms.Form):
             self.add_error("sort", _("Best match needs search words: the newest jobs come first."))
         cursor = cleaned.get("cursor")
         if cursor is not None and cursor.sort != (cleaned.get("sort") or JobSort.NEWEST):
-            self.add_error("cursor", _("This page link is out of date: here is the first page."))
+            self.add_error("cursor", STALE_CURSOR_MESSAGE)
         return cleaned
 
     def params(self) -> JobBoardParams:

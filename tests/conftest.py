@@ -21,6 +21,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Browser tests drive the live server from Playwright's sync API, which runs an event loop in
+# the test thread; the ORM calls of those tests (factories, checks) are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 def pytest_configure(config):
     # Catalogues are compiled from the .po files so that pages in every language can be tested
     # on a machine without GNU gettext.
@@ -109,3 +114,21 @@ def db_vendor() -> str:
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright's launch options, pointed at Debian's Chromium."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    """Transactional tests empty the database when they end; the reference tables (languages,
+    skills) that migrations load must be there for every test, whatever ran before."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from matching.models import Language, Skill, SkillGroup
+    from matching.reference_data import load_languages
+    from matching.skill_import import import_skills
+
+    if not Language.objects.exists():
+        load_languages(Language)
+    if not Skill.objects.exists():
+        import_skills(skill_model=Skill, group_model=SkillGroup)

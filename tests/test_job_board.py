@@ -9,11 +9,11 @@ import re
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace.selectors import jobs as job_selectors
 from marketplace.selectors.jobs import Cursor
-from marketplace.views_board import JobBoardForm
+from marketplace.views_board import STALE_CURSOR_MESSAGE, JobBoardForm
 from matching.models import Skill
 from tests.factories import ClientFactory, JobFactory
 
@@ -393,7 +393,8 @@ def test_invalid_values_get_an_error_beside_their_field_and_the_rest_still_appli
         # The message sits in the field's own error region, which its input points to.
         assert re.search(rf'id="id_{name}_error"><ul class="errorlist">', html), name
         assert re.search(rf'aria-describedby="[^"]*id_{name}_error', html), name
-    assert "This page link is out of date" in html
+    with translation.override("fr"):
+        assert str(STALE_CURSOR_MESSAGE) in html
 
 
 def test_budget_range_upside_down_flags_the_maximum_and_keeps_the_minimum(client, poster):
