@@ -171,6 +171,7 @@ class MemberProfileForm(forms.ModelForm):
             "availability",
             "hours_per_week",
             "iban",
+            "job_alerts_by_email",
         ]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
@@ -189,6 +190,7 @@ class MemberProfileForm(forms.ModelForm):
                 "availability",
                 "hours_per_week",
                 "iban",
+                "job_alerts_by_email",
             ]
         )
         cents = self.instance.hourly_rate_cents

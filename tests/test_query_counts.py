@@ -77,3 +77,37 @@ def test_moderation_queue_query_count_is_constant(
     with django_assert_num_queries(len(baseline.captured_queries)):
         response = client.get(reverse("moderation_queue"))
     assert len(response.context["jobs"]) == 9
+
+
+def test_member_jobs_page_query_count_is_constant(
+    client, django_assert_num_queries, django_assert_max_num_queries
+):
+    from tests.factories import JobFactory
+    from tests.test_matching import member_with
+
+    member = member_with([("style sheet languages", "validated", "advanced")])
+    client.force_login(member.user)
+    JobFactory()
+    client.get(reverse("member_jobs"))  # warm the per-process language-code cache
+    with django_assert_max_num_queries(25) as baseline:
+        client.get(reverse("member_jobs"))
+    for _ in range(8):
+        JobFactory()
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        response = client.get(reverse("member_jobs"))
+    assert len(response.context["fits"]) == 9
+
+
+def test_notifications_page_query_count_is_constant(
+    client, django_assert_num_queries, django_assert_max_num_queries
+):
+    from marketplace.models import Notification
+
+    user = MemberFactory()
+    client.force_login(user)
+    Notification.objects.create(user=user, message="one")
+    with django_assert_max_num_queries(15) as baseline:
+        client.get(reverse("notifications"))
+    Notification.objects.bulk_create(Notification(user=user, message=str(i)) for i in range(20))
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        client.get(reverse("notifications"))
