@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace import views, views_board, views_jobs, views_moderation
+from marketplace import views, views_bids, views_board, views_contracts, views_jobs, views_moderation
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,16 @@ urlpatterns = [
     ),
     path("jobs/attachments/<int:attachment_id>/", views_jobs.job_attachment, name="job_attachment"),
     path("client/jobs/", views_jobs.client_jobs, name="client_jobs"),
+    path("jobs/<int:job_id>/bid/", views_bids.bid_new, name="bid_new"),
+    path("jobs/<int:job_id>/bids/", views_bids.job_bids, name="job_bids"),
+    path("bids/<int:bid_id>/", views_bids.bid_detail, name="bid_detail"),
+    path("bids/<int:bid_id>/edit/", views_bids.bid_edit, name="bid_edit"),
+    path("bids/<int:bid_id>/withdraw/", views_bids.bid_withdraw, name="bid_withdraw"),
+    path("bids/<int:bid_id>/shortlist/", views_bids.bid_shortlist, name="bid_shortlist"),
+    path("bids/<int:bid_id>/messages/", views_bids.bid_messages, name="bid_messages"),
+    path("bids/<int:bid_id>/accept/", views_bids.bid_accept, name="bid_accept"),
+    path("contracts/<int:contract_id>/", views_contracts.contract_detail, name="contract_detail"),
+    path("contracts/", views_contracts.my_contracts, name="my_contracts"),
     path("notifications/", views_jobs.notifications, name="notifications"),
     path("report/<str:kind>/<int:object_id>/", views_moderation.report_new, name="report_new"),
     path("moderation/", views_moderation.queue, name="moderation_queue"),

@@ -167,6 +167,8 @@ def _matching_context(request: HttpRequest, job: Job, is_owner: bool) -> dict:
         ]
     if is_owner:
         context["invitations"] = Invitation.objects.filter(job=job).select_related("member")
+        context["bid_count"] = job.bids.filter(status="active").count()
+        context["contract"] = getattr(job, "contract", None) if job.status != JobStatus.PUBLISHED else None
     elif (
         request.user.is_authenticated
         and request.user.is_member
@@ -180,6 +182,7 @@ def _matching_context(request: HttpRequest, job: Job, is_owner: bool) -> dict:
             )
             context["my_fit_checked"] = True
             context["invited_me"] = Invitation.objects.filter(job=job, member=member).exists()
+            context["my_bid"] = job.bids.filter(member=member).exclude(status="withdrawn").first()
     return context
 
 
@@ -220,6 +223,7 @@ def client_jobs(request: HttpRequest) -> HttpResponse:
     jobs = list(
         Job.objects.filter(client=request.user)
         .only("pk", "title", "status", "closes_on", "updated_at", "is_hidden")
+        .annotate(active_bids=Count("bids", filter=Q(bids__status="active")))
         .order_by("status", "-updated_at")
     )
     counts = dict(

@@ -36,8 +36,10 @@ def report_new(request: HttpRequest, kind: str, object_id: int) -> HttpResponse:
         raise Http404
     if model is Job:
         target = access.access_job(viewer=request.user, job_id=object_id)
-    else:
+    elif model is MemberProfile:
         target = access.access_public_member_profile(viewer=request.user, member_id=object_id)
+    else:
+        target = access.access_bid(viewer=request.user, bid_id=object_id)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -53,7 +55,9 @@ def report_new(request: HttpRequest, kind: str, object_id: int) -> HttpResponse:
             messages.success(request, _("Thank you: the moderators will look at your report."))
             if model is Job:
                 return redirect("job_detail", job_id=target.pk)
-            return redirect("member_profile_detail", member_id=target.pk)
+            if model is MemberProfile:
+                return redirect("member_profile_detail", member_id=target.pk)
+            return redirect("bid_detail", bid_id=target.pk)
     return TemplateResponse(
         request, "marketplace/report_form.html", {"form": form, "target": target, "kind": kind}
     )
@@ -138,8 +142,12 @@ def report_review(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 def _user_behind(target) -> User | None:
+    from marketplace.models import Bid
+
     if isinstance(target, Job):
         return target.client
+    if isinstance(target, Bid):
+        return target.member.user
     if isinstance(target, MemberProfile):
         return target.user
     return None

@@ -115,14 +115,26 @@ def eligible_members(skills: list[SkillNeed], languages: list[LanguageNeed]):
 
 
 def recent_contract_counts(member_ids: list[int]) -> dict[int, int]:
-    """Contracts started in the last 90 days, per member: the fairness input. Contracts arrive
-    with the bids issue (#6); until then every member counts as having none."""
-    return {}
+    """Contracts started in the last 90 days, per member: the fairness input."""
+    from marketplace.models import Contract
+
+    since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
+    return dict(
+        Contract.objects.filter(member_id__in=member_ids, created_at__gte=since)
+        .values_list("member_id")
+        .annotate(n=Count("pk"))
+    )
 
 
 def completed_contract_counts(member_ids: list[int]) -> dict[int, int]:
-    """Completed contracts per member (issue #6); none until contracts exist."""
-    return {}
+    """Completed contracts per member: the track record."""
+    from marketplace.models import Contract
+
+    return dict(
+        Contract.objects.filter(member_id__in=member_ids, status="completed")
+        .values_list("member_id")
+        .annotate(n=Count("pk"))
+    )
 
 
 def load_candidates(member_rows: list[dict], skill_ids: list[int], language_ids: list[int]):

@@ -156,3 +156,28 @@ class JobFactory(DjangoModelFactory):
                 for js in self.skills.select_related("skill")
             ],
         )
+
+
+def bid_input(price_cents=200000, milestones=(("Maquettes", 80000), ("Site en ligne", 120000))):
+    from datetime import timedelta
+
+    from marketplace.services.bids import BidInput, MilestoneInput
+
+    start = timezone.localdate() + timedelta(days=3)
+    return BidInput(
+        price_cents=price_cents,
+        start_date=start,
+        cover_message="Bonjour, je peux faire ce site en trois semaines.",
+        milestones=[
+            MilestoneInput(title, amount, start + timedelta(days=7 * (i + 1)))
+            for i, (title, amount) in enumerate(milestones)
+        ],
+    )
+
+
+def make_bid(job=None, member=None, **kwargs):
+    from marketplace.services.bids import bid_submit
+
+    job = job or JobFactory()
+    member = member or MemberFactory().member_profile
+    return bid_submit(member=member, job=job, data=bid_input(**kwargs))

@@ -86,3 +86,68 @@ def test_two_validators_deciding_at_once_record_one_decision():
     assert claim.status == (
         SkillClaim.Status.VALIDATED if decision.kind == "validated" else SkillClaim.Status.DECLINED
     )
+
+
+def run_together(count: int, action) -> list[str]:
+    """Run `action(index)` in `count` threads released together; return each outcome."""
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(index):
+        try:
+            barrier.wait(timeout=10)
+            result = action(index)
+        except Exception as error:  # the outcome is what the test looks at
+            result = type(error).__name__
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_two_accepts_at_once_give_one_contract():
+    from marketplace.models import Bid, Contract, Job
+    from marketplace.services import bids
+    from tests.factories import JobFactory, make_bid
+
+    # Given a job with eight bids, and the client accepting them all in eight tabs at once
+    job = JobFactory()
+    offers = [make_bid(job=job) for _ in range(8)]
+
+    def accept(index):
+        bids.bid_accept(bid=offers[index], client=job.client)
+        return "accepted"
+
+    outcomes = run_together(len(offers), accept)
+
+    # Then exactly one contract exists, and every other tab got a clear refusal
+    assert sorted(outcomes) == ["AlreadyDecided"] * 7 + ["accepted"]
+    assert Contract.objects.filter(job=job).count() == 1
+    assert Bid.objects.filter(job=job, status="accepted").count() == 1
+    assert Bid.objects.filter(job=job, status="declined").count() == 7
+    assert Job.objects.get(pk=job.pk).status == "in_progress"
+
+
+def test_double_submission_of_one_bid_makes_one_bid():
+    from marketplace.models import Bid
+    from marketplace.services import bids
+    from tests.factories import JobFactory, MemberFactory, bid_input
+
+    job = JobFactory()
+    member = MemberFactory().member_profile
+
+    def submit(index):
+        bids.bid_submit(member=member, job=job, data=bid_input())
+        return "created"
+
+    outcomes = run_together(6, submit)
+    assert sorted(outcomes) == ["ValidationError"] * 5 + ["created"]
+    assert Bid.objects.filter(job=job, member=member).count() == 1

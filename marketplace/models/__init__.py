@@ -8,6 +8,20 @@ from marketplace.models.accounts import (
     User,
     UserManager,
 )
+from marketplace.models.contracts import (
+    Bid,
+    BidMessage,
+    BidMilestone,
+    BidStatus,
+    Contract,
+    ContractEvent,
+    ContractStatus,
+    Delivery,
+    DeliveryFile,
+    Milestone,
+    MilestoneStatus,
+    Review,
+)
 from marketplace.models.jobs import (
     Job,
     JobAttachment,
@@ -22,6 +36,18 @@ from marketplace.models.moderation import ModerationAction, ModerationLog, Repor
 from marketplace.models.notifications import Notification
 
 __all__ = [
+    "Bid",
+    "BidMessage",
+    "BidMilestone",
+    "BidStatus",
+    "Contract",
+    "ContractEvent",
+    "ContractStatus",
+    "Delivery",
+    "DeliveryFile",
+    "Review",
+    "Milestone",
+    "MilestoneStatus",
     "BillingAddressMixin",
     "ClientProfile",
     "Job",

@@ -33,4 +33,6 @@ def moderation_log() -> QuerySet[ModerationLog]:
 
 
 def reportable(kind: str):
-    return {"job": Job, "member": MemberProfile}.get(kind)
+    from marketplace.models import Bid
+
+    return {"job": Job, "member": MemberProfile, "bid": Bid}.get(kind)

@@ -176,8 +176,10 @@ def job_update(*, job: Job, by: User, data: JobInput) -> Job:
 
 
 def job_bidders(job: Job) -> list[User]:
-    """Members with an active bid on this job. Bids arrive with the bids issue (#6)."""
-    return []
+    """Members with an active bid on this job."""
+    return list(
+        User.objects.filter(member_profile__bids__job=job, member_profile__bids__status="active")
+    )
 
 
 def job_submit(*, job: Job, by: User) -> Job:

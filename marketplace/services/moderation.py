@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from marketplace import locks
-from marketplace.models import Job, MemberProfile, ModerationLog, Report, User
+from marketplace.models import Bid, Job, MemberProfile, ModerationLog, Report, User
 
-REPORTABLE = (Job, MemberProfile)  # bids join with the bids issue
+REPORTABLE = (Job, MemberProfile, Bid)
 
 
 def log_action(
@@ -124,6 +124,14 @@ def user_suspend(*, user: User, moderator: User, reason: str) -> User:
                     message=gettext_lazy("The job “%(title)s” you bid on was closed."),
                     params={"title": job.title},
                 )
+        for bid in Bid.objects.filter(member__user=user, status="active").select_related("job__client"):
+            bid.status = "withdrawn"
+            bid.save(update_fields=["status", "updated_at"])
+            notify(
+                user=bid.job.client,
+                message=gettext_lazy("A bid on “%(title)s” was withdrawn."),
+                params={"title": bid.job.title},
+            )
         log_action(actor=moderator, action="suspend", target=user, reason=reason)
         _close_reports(target=user, moderator=moderator, status=Report.Status.ACTED)
         if hasattr(user, "member_profile"):
