@@ -212,6 +212,10 @@ TASKS = {
     }
 }
 
+# --- Contracts ------------------------------------------------------------------------------
+# A delivered milestone the client neither approves nor questions is approved after this delay.
+MILESTONE_AUTO_APPROVE_DAYS = env_int("MILESTONE_AUTO_APPROVE_DAYS", 14)
+
 # --- Payments -------------------------------------------------------------------------------
 # Without a real key the app talks to localstripe, the fake Stripe API that the run
 # command starts on loopback: the whole payment flow works offline.
@@ -249,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CEFRLevelEnum": "matching.models.CEFRLevel",
         "SkillLevelEnum": "matching.models.SkillLevel",
+        "StatusEnum": "marketplace.models.JobStatus",
+        "BidStatusEnum": "marketplace.models.BidStatus",
+        "ContractStatusEnum": "marketplace.models.ContractStatus",
+        "MilestoneStatusEnum": "marketplace.models.MilestoneStatus",
     },
 }
 

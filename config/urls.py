@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/", include("matching.api_urls")),
     path("api/", include("marketplace.api_urls")),
+    path("api/", include("marketplace.api_urls_contracts")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("matching.urls")),

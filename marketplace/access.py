@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from marketplace.models import (
+    Bid,
     ClientProfile,
+    Contract,
     Job,
     JobAttachment,
     JobStatus,
@@ -116,19 +118,13 @@ def access_job_attachment(*, viewer: User, attachment_id: int) -> JobAttachment:
 def client_has_bid_from_member(*, client: User, member: MemberProfile) -> bool:
     """Whether this member has bid on one of this client's jobs, which lets the client see the
     member's evidence."""
-    from marketplace.models import Bid
-
     return Bid.objects.filter(job__client=client, member=member).exists()
 
 
-def access_bid(*, viewer: User, bid_id: int) -> "Bid":
+def access_bid(*, viewer: User, bid_id: int) -> Bid:
     """A bid as this viewer may see it: its member, the job's client, or a moderator. A member
     never sees other members' bids; anybody else gets 'not found'."""
-    from marketplace.models import Bid
-
-    bid = get_object_or_404(
-        Bid.objects.select_related("job__client", "member__user"), pk=bid_id
-    )
+    bid = get_object_or_404(Bid.objects.select_related("job__client", "member__user"), pk=bid_id)
     allowed = viewer.is_authenticated and (
         bid.member.user_id == viewer.pk or bid.job.client_id == viewer.pk or is_moderator(viewer)
     )
@@ -137,10 +133,8 @@ def access_bid(*, viewer: User, bid_id: int) -> "Bid":
     return bid
 
 
-def access_contract(*, viewer: User, contract_id: int) -> "Contract":
+def access_contract(*, viewer: User, contract_id: int) -> Contract:
     """A contract for its client, its member, or a moderator; 'not found' for anybody else."""
-    from marketplace.models import Contract
-
     contract = get_object_or_404(
         Contract.objects.select_related("job", "client", "member__user"), pk=contract_id
     )

@@ -255,7 +255,9 @@ def demo_world_create() -> DemoReport:
             f"admin@{DEMO_DOMAIN}", "Admin Sirius", report, is_staff=True, is_superuser=True
         )
         report.admin_recovery_codes = _ensure_demo_admin_mfa(admin)
-        _demo_jobs(rng, admin)
+    # Jobs, bids and contracts go through their services, each in its own transaction (accepting
+    # a bid is a durable transaction of its own).
+    _demo_jobs(rng, admin)
 
     report.logins = {
         "client": f"boulangerie@{DEMO_DOMAIN}",
@@ -392,7 +394,6 @@ def _demo_jobs(rng: random.Random, moderator: User) -> None:
 
     from django.utils import timezone
 
-    from marketplace import job_states
     from marketplace.models import Job
     from marketplace.regions import LIEGE_AREA_COMMUNES
     from marketplace.services import jobs as job_services
@@ -463,12 +464,96 @@ def _demo_jobs(rng: random.Random, moderator: User) -> None:
         elif status == "expired":
             Job.objects.filter(pk=job.pk).update(closes_on=today - datetime.timedelta(days=1))
         elif status in ("in_progress", "completed"):
-            # Until bids and contracts exist (issue 6), the demo moves these jobs on directly.
-            job_states.transition(job, "in_progress")
+            contract = _demo_bids_and_contract(rng, job, accept=True)
             if status == "completed":
-                job_states.transition(job, "completed")
-            job.save()
+                _demo_complete(contract)
+        elif status == "published" and index % 3 == 0:
+            _demo_bids_and_contract(rng, job, accept=False)
     job_services.jobs_expire(today=today)
+
+
+def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
+    """Two or three bids from demo members, a short exchange, and (if asked) an accepted bid."""
+    import datetime
+
+    from django.utils import timezone
+
+    from marketplace.services import bids as bid_services
+
+    members = list(
+        MemberProfile.objects.filter(
+            user__email__endswith=f"@{DEMO_DOMAIN}", membership_status="member"
+        ).order_by("pk")
+    )
+    start = timezone.localdate() + datetime.timedelta(days=5)
+    price = job.budget_max_cents or (job.hourly_rate_cents or 4500) * (job.estimated_hours or 10)
+    offers = []
+    for member in rng.sample(members, 3 if accept else 2):
+        amount = max(10000, price - rng.choice([0, 10000, 20000]))
+        first = amount * 40 // 100
+        bid = bid_services.bid_submit(
+            member=member,
+            job=job,
+            data=bid_services.BidInput(
+                price_cents=amount,
+                start_date=start,
+                cover_message="Bonjour, votre projet m'intéresse. Je propose deux étapes : "
+                "maquettes puis mise en ligne.",
+                milestones=[
+                    bid_services.MilestoneInput(
+                        "Maquettes validées", first, start + datetime.timedelta(days=10)
+                    ),
+                    bid_services.MilestoneInput(
+                        "Site en ligne", amount - first, start + datetime.timedelta(days=30)
+                    ),
+                ],
+            ),
+        )
+        offers.append(bid)
+    bid_services.bid_message_send(
+        bid=offers[0], sender=job.client, body="Merci ! Pouvez-vous commencer plus tôt ?"
+    )
+    bid_services.bid_message_send(
+        bid=offers[0],
+        sender=offers[0].member.user,
+        body="Oui, dès lundi si le premier paiement est fait.",
+    )
+    if not accept:
+        return None
+    return bid_services.bid_accept(bid=offers[0], client=job.client)
+
+
+def _demo_complete(contract) -> None:
+    """Walk every milestone to approval (as funding, delivery and approval would)."""
+    from marketplace.services import milestones as milestone_services
+
+    member = contract.member.user
+    for milestone in contract.milestones.order_by("position"):
+        milestone_services.milestone_mark_funded(milestone=milestone)
+        milestone_services.milestone_start(milestone=milestone, member=member)
+        milestone_services.milestone_deliver(
+            milestone=milestone,
+            member=member,
+            message="Voici le travail livré.",
+            links=["https://demo.sirius.coop/livraison"],
+            files=[],
+        )
+        milestone_services.milestone_approve(milestone=milestone, client=contract.client)
+    from marketplace.services.reviews import review_write
+
+    contract.refresh_from_db()
+    review_write(
+        contract=contract,
+        author=contract.client,
+        rating=5,
+        text="Travail soigné, livré à temps, à l'écoute de nos remarques.",
+    )
+    review_write(
+        contract=contract,
+        author=member,
+        rating=5,
+        text="Client clair et réactif, paiement sans souci via la coopérative.",
+    )
 
 
 def _ensure_demo_admin_mfa(admin: User) -> list[str]:

@@ -18,7 +18,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.SUBMITTED: frozenset({S.PUBLISHED, S.REJECTED, S.CANCELLED}),
     S.REJECTED: frozenset({S.SUBMITTED, S.CANCELLED}),
     S.PUBLISHED: frozenset({S.SUBMITTED, S.IN_PROGRESS, S.EXPIRED, S.CANCELLED}),
-    S.IN_PROGRESS: frozenset({S.COMPLETED}),
+    # A contract cancelled before any payment cancels its job too.
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.CANCELLED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),

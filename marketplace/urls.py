@@ -1,6 +1,15 @@
 from django.urls import path
 
-from marketplace import views, views_bids, views_board, views_contracts, views_jobs, views_moderation
+from marketplace import (
+    views,
+    views_bell,
+    views_bids,
+    views_board,
+    views_contracts,
+    views_jobs,
+    views_moderation,
+    views_reviews,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,7 +44,35 @@ urlpatterns = [
     path("bids/<int:bid_id>/accept/", views_bids.bid_accept, name="bid_accept"),
     path("contracts/<int:contract_id>/", views_contracts.contract_detail, name="contract_detail"),
     path("contracts/", views_contracts.my_contracts, name="my_contracts"),
+    path(
+        "contracts/<int:contract_id>/milestones/<int:milestone_id>/deliver/",
+        views_contracts.milestone_deliver,
+        name="milestone_deliver",
+    ),
+    path(
+        "contracts/<int:contract_id>/milestones/<int:milestone_id>/approve/",
+        views_contracts.milestone_approve,
+        name="milestone_approve",
+    ),
+    path(
+        "contracts/<int:contract_id>/milestones/<int:milestone_id>/changes/",
+        views_contracts.milestone_request_changes,
+        name="milestone_request_changes",
+    ),
+    path(
+        "contracts/<int:contract_id>/milestones/<int:milestone_id>/start/",
+        views_contracts.milestone_start,
+        name="milestone_start",
+    ),
+    path(
+        "contracts/<int:contract_id>/cancel/",
+        views_contracts.contract_cancel,
+        name="contract_cancel",
+    ),
+    path("deliveries/files/<int:file_id>/", views_contracts.delivery_file, name="delivery_file"),
     path("notifications/", views_jobs.notifications, name="notifications"),
+    path("notifications/bell/", views_bell.bell, name="notification_bell"),
+    path("contracts/<int:contract_id>/review/", views_reviews.review_write, name="review_write"),
     path("report/<str:kind>/<int:object_id>/", views_moderation.report_new, name="report_new"),
     path("moderation/", views_moderation.queue, name="moderation_queue"),
     path("moderation/jobs/<int:job_id>/", views_moderation.job_review, name="moderation_job"),

@@ -93,6 +93,7 @@ def member_profile_edit(request: HttpRequest) -> HttpResponse:
 
 
 def member_profile_detail(request: HttpRequest, member_id: int) -> HttpResponse:
+    from marketplace.services.reviews import published_reviews_about
     from matching import selectors as matching_selectors
 
     profile = access.access_public_member_profile(viewer=request.user, member_id=member_id)
@@ -101,6 +102,7 @@ def member_profile_detail(request: HttpRequest, member_id: int) -> HttpResponse:
         "languages": selectors.member_languages(profile=profile),
         "validated_skills": matching_selectors.validated_skills(member=profile),
         "claimed_skills": matching_selectors.unvalidated_skills(member=profile),
+        "reviews": published_reviews_about(profile.user)[:20],
     }
     return TemplateResponse(request, "marketplace/member_profile_detail.html", context)
 

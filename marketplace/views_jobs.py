@@ -168,7 +168,9 @@ def _matching_context(request: HttpRequest, job: Job, is_owner: bool) -> dict:
     if is_owner:
         context["invitations"] = Invitation.objects.filter(job=job).select_related("member")
         context["bid_count"] = job.bids.filter(status="active").count()
-        context["contract"] = getattr(job, "contract", None) if job.status != JobStatus.PUBLISHED else None
+        context["contract"] = (
+            getattr(job, "contract", None) if job.status != JobStatus.PUBLISHED else None
+        )
     elif (
         request.user.is_authenticated
         and request.user.is_member

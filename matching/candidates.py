@@ -114,6 +114,13 @@ def eligible_members(skills: list[SkillNeed], languages: list[LanguageNeed]):
     return members
 
 
+def average_ratings(member_ids: list[int]) -> dict[int, float]:
+    """Published reviews' average rating per member (the clients' reviews of their work)."""
+    from marketplace.services.reviews import average_ratings as published_average_ratings
+
+    return published_average_ratings(member_ids)
+
+
 def recent_contract_counts(member_ids: list[int]) -> dict[int, int]:
     """Contracts started in the last 90 days, per member: the fairness input."""
     from marketplace.models import Contract
@@ -158,6 +165,7 @@ def load_candidates(member_rows: list[dict], skill_ids: list[int], language_ids:
         spoken[member_id][language_id] = MemberLanguageLevel(codes[language_id], level, confirmed)
     recent = recent_contract_counts(ids)
     completed = completed_contract_counts(ids)
+    ratings = average_ratings(ids)
     return [
         Candidate(
             member_id=row["pk"],
@@ -167,6 +175,7 @@ def load_candidates(member_rows: list[dict], skill_ids: list[int], language_ids:
             languages=spoken[row["pk"]],
             recent_contracts=recent.get(row["pk"], 0),
             completed_contracts=completed.get(row["pk"], 0),
+            average_rating=ratings.get(row["pk"]),
         )
         for row in member_rows
     ]
@@ -207,6 +216,7 @@ def member_candidate(member: MemberProfile) -> Candidate:
         languages=languages,
         recent_contracts=recent_contract_counts([member.pk]).get(member.pk, 0),
         completed_contracts=completed_contract_counts([member.pk]).get(member.pk, 0),
+        average_rating=average_ratings([member.pk]).get(member.pk),
     )
 
 

@@ -1,11 +1,19 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from marketplace.models import Bid, Contract, ContractEvent, Milestone, Notification
 from marketplace.services import bids
 from marketplace.services.moderation import user_suspend
 from matching.candidates import recent_contract_counts
-from tests.factories import AdminFactory, ClientFactory, JobFactory, MemberFactory, bid_input, make_bid
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    JobFactory,
+    MemberFactory,
+    bid_input,
+    make_bid,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +34,7 @@ def test_a_member_bids_with_milestones_and_the_client_is_told():
     ],
 )
 def test_bad_bids_are_refused(kwargs, message):
-    with pytest.raises(ValidationError) as error:
+    with translation.override("en"), pytest.raises(ValidationError) as error:
         make_bid(**kwargs)
     assert any(message in m for m in error.value.messages)
     assert not Bid.objects.exists()
@@ -64,7 +72,8 @@ def test_accept_makes_one_contract_declines_the_others_and_starts_the_job():
     assert (job.status, winner.status, loser.status) == ("in_progress", "accepted", "declined")
     assert contract.total_cents == 200000 and contract.member == winner.member
     assert list(Milestone.objects.filter(contract=contract).values_list("status", flat=True)) == [
-        "awaiting_funding", "awaiting_funding"
+        "awaiting_funding",
+        "awaiting_funding",
     ]
     assert ContractEvent.objects.get(contract=contract).kind == "contract_created"
     assert Notification.objects.filter(user=loser.member.user).exists()
@@ -93,7 +102,9 @@ def test_withdrawn_bid_cannot_be_accepted_nor_edited():
 
 def test_messages_flag_contact_details_and_only_the_two_sides_write():
     bid = make_bid()
-    message = bids.bid_message_send(bid=bid, sender=bid.job.client, body="Appelez-moi au 0475 12 34 56")
+    message = bids.bid_message_send(
+        bid=bid, sender=bid.job.client, body="Appelez-moi au 0475 12 34 56"
+    )
     assert message.contact_flags[0]["kind"] == "phone"
     with pytest.raises(PermissionDenied):
         bids.bid_message_send(bid=bid, sender=MemberFactory(), body="Hello")
@@ -104,4 +115,7 @@ def test_suspending_a_member_withdraws_their_bids_with_notice():
     user_suspend(user=bid.member.user, moderator=AdminFactory(), reason="Fraude.")
     bid.refresh_from_db()
     assert bid.status == "withdrawn"
-    assert Notification.objects.filter(user=bid.job.client, message__contains=bid.job.title).count() == 2
+    assert (
+        Notification.objects.filter(user=bid.job.client, message__contains=bid.job.title).count()
+        == 2
+    )

@@ -80,8 +80,13 @@ def _check(data: BidInput) -> None:
 def _write_milestones(bid: Bid, data: BidInput) -> None:
     BidMilestone.objects.filter(bid=bid).delete()
     BidMilestone.objects.bulk_create(
-        BidMilestone(bid=bid, position=position, title=m.title.strip(), amount_cents=m.amount_cents,
-                     due_date=m.due_date)
+        BidMilestone(
+            bid=bid,
+            position=position,
+            title=m.title.strip(),
+            amount_cents=m.amount_cents,
+            due_date=m.due_date,
+        )
         for position, m in enumerate(data.milestones, start=1)
     )
 
@@ -198,8 +203,10 @@ def bid_accept(*, bid: Bid, client: User) -> Contract:
                     _("This job already has a contract, or no longer takes bids."),
                     code="decided",
                 )
-            bid = Bid.objects.select_for_update(of=("self",)).select_related("member__user").get(
-                pk=bid.pk
+            bid = (
+                Bid.objects.select_for_update(of=("self",))
+                .select_related("member__user")
+                .get(pk=bid.pk)
             )
             if bid.status != BidStatus.ACTIVE:
                 raise AlreadyDecided(_("This bid was withdrawn."), code="withdrawn")
@@ -207,8 +214,13 @@ def bid_accept(*, bid: Bid, client: User) -> Contract:
                 job=job, bid=bid, client=client, member=bid.member, total_cents=bid.price_cents
             )
             Milestone.objects.bulk_create(
-                Milestone(contract=contract, position=m.position, title=m.title,
-                          amount_cents=m.amount_cents, due_date=m.due_date)
+                Milestone(
+                    contract=contract,
+                    position=m.position,
+                    title=m.title,
+                    amount_cents=m.amount_cents,
+                    due_date=m.due_date,
+                )
                 for m in bid.milestones.all()
             )
             bid.status = BidStatus.ACCEPTED

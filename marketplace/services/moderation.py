@@ -124,7 +124,9 @@ def user_suspend(*, user: User, moderator: User, reason: str) -> User:
                     message=gettext_lazy("The job “%(title)s” you bid on was closed."),
                     params={"title": job.title},
                 )
-        for bid in Bid.objects.filter(member__user=user, status="active").select_related("job__client"):
+        for bid in Bid.objects.filter(member__user=user, status="active").select_related(
+            "job__client"
+        ):
             bid.status = "withdrawn"
             bid.save(update_fields=["status", "updated_at"])
             notify(

@@ -3,13 +3,16 @@ import time
 from django.core.management.base import BaseCommand
 
 from marketplace.services.jobs import jobs_expire
+from marketplace.services.milestones import milestones_auto_approve
+from marketplace.services.reviews import reviews_publish_due
 from matching.services import validations_notify_expiring
 
 
 class Command(BaseCommand):
     help = (
         "One idempotent pass of the periodic work: expire jobs past their closing date, tell "
-        "members about validations that expire soon. Run it from cron or a systemd timer; "
+        "members about validations that expire soon, remind clients of deliveries waiting for "
+        "them and approve those left unanswered, publish reviews whose waiting time is over. Run it from cron or a systemd timer; "
         "--every N repeats it every N seconds (the demo does this)."
     )
 
@@ -20,7 +23,12 @@ class Command(BaseCommand):
         while True:
             expired = jobs_expire()
             notices = validations_notify_expiring(within_days=30)
-            self.stdout.write(f"{expired} job(s) expired, {notices} expiry notice(s) sent.")
+            approved = milestones_auto_approve()
+            published = reviews_publish_due()
+            self.stdout.write(
+                f"{expired} job(s) expired, {notices} expiry notice(s) sent, "
+                f"{approved} milestone(s) approved automatically, {published} review(s) published."
+            )
             if every <= 0:
                 return
             time.sleep(every)
