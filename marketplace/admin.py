@@ -3,15 +3,24 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import (
+    Bid,
+    BidMessage,
+    BidMilestone,
     ClientProfile,
+    Contract,
+    ContractEvent,
+    Delivery,
+    DeliveryFile,
     Job,
     JobAttachment,
     JobLanguage,
     JobSkill,
     MemberProfile,
+    Milestone,
     ModerationLog,
     Notification,
     Report,
+    Review,
     User,
 )
 from matching.models import MemberLanguage
@@ -172,3 +181,177 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["read_at"]
     search_fields = ["message", "user__email"]
     list_select_related = ["user"]
+
+
+class BidMilestoneInline(admin.TabularInline):
+    model = BidMilestone
+    extra = 0
+
+
+@admin.register(Bid)
+class BidAdmin(admin.ModelAdmin):
+    """Bids change through the bid pages (marketplace.services.bids)."""
+
+    list_display = [
+        "job",
+        "member",
+        "status",
+        "price_cents",
+        "start_date",
+        "shortlisted",
+        "created_at",
+    ]
+    list_filter = ["status", "shortlisted"]
+    search_fields = ["job__title", "member__display_name", "cover_message"]
+    list_select_related = ["job", "member"]
+    readonly_fields = ["job", "member", "status", "contact_flags", "created_at", "updated_at"]
+    inlines = [BidMilestoneInline]
+
+
+@admin.register(BidMessage)
+class BidMessageAdmin(admin.ModelAdmin):
+    list_display = ["bid", "sender", "created_at"]
+    search_fields = ["body", "sender__email"]
+    list_select_related = ["bid__job", "sender"]
+    readonly_fields = ["bid", "sender", "body", "contact_flags", "created_at"]
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+    fields = [
+        "position",
+        "title",
+        "amount_cents",
+        "due_date",
+        "status",
+        "submitted_at",
+        "approved_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    """Contracts change through their pages (marketplace.services.milestones)."""
+
+    list_display = ["pk", "job", "client", "member", "status", "total_cents", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["job__title", "client__email", "member__display_name"]
+    list_select_related = ["job", "client", "member"]
+    readonly_fields = [
+        "job",
+        "bid",
+        "client",
+        "member",
+        "status",
+        "total_cents",
+        "created_at",
+        "completed_at",
+    ]
+    inlines = [MilestoneInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "contract",
+        "position",
+        "amount_cents",
+        "status",
+        "due_date",
+        "submitted_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["title", "contract__job__title"]
+    list_select_related = ["contract__job"]
+    readonly_fields = [
+        "contract",
+        "position",
+        "status",
+        "submitted_at",
+        "approved_at",
+        "reminders_sent",
+    ]
+
+
+@admin.register(ContractEvent)
+class ContractEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "contract", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["note", "contract__job__title"]
+    list_select_related = ["contract__job", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "created_at"]
+    search_fields = ["message", "milestone__title"]
+    list_select_related = ["milestone"]
+    readonly_fields = ["milestone", "message", "links", "created_at"]
+
+
+@admin.register(DeliveryFile)
+class DeliveryFileAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "delivery", "content_type", "size"]
+    list_filter = ["content_type"]
+    search_fields = ["original_name", "sha256"]
+    list_select_related = ["delivery__milestone"]
+    readonly_fields = ["delivery", "file", "original_name", "content_type", "size", "sha256"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["contract", "author", "subject", "rating", "created_at", "published_at"]
+    list_filter = ["rating", "published_at"]
+    search_fields = ["text", "author__email", "subject__email"]
+    list_select_related = ["contract__job", "author", "subject"]
+    readonly_fields = [
+        "contract",
+        "author",
+        "subject",
+        "rating",
+        "text",
+        "created_at",
+        "published_at",
+    ]
+
+
+@admin.register(BidMilestone)
+class BidMilestoneAdmin(admin.ModelAdmin):
+    list_display = ["title", "bid", "position", "amount_cents", "due_date"]
+    list_select_related = ["bid__job"]
+    search_fields = ["title"]
+
+
+@admin.register(JobSkill)
+class JobSkillAdmin(admin.ModelAdmin):
+    list_display = ["job", "skill", "importance", "min_level"]
+    list_filter = ["importance", "min_level"]
+    list_select_related = ["job", "skill"]
+    search_fields = ["job__title", "skill__label_en", "skill__label_fr"]
+
+
+@admin.register(JobLanguage)
+class JobLanguageAdmin(admin.ModelAdmin):
+    list_display = ["job", "language", "min_level"]
+    list_filter = ["min_level", "language"]
+    list_select_related = ["job", "language"]
+    search_fields = ["job__title"]

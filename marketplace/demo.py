@@ -467,6 +467,8 @@ def _demo_jobs(rng: random.Random, moderator: User) -> None:
             contract = _demo_bids_and_contract(rng, job, accept=True)
             if status == "completed":
                 _demo_complete(contract)
+            else:
+                _demo_advance(contract, step=index % 3)
         elif status == "published" and index % 3 == 0:
             _demo_bids_and_contract(rng, job, accept=False)
     job_services.jobs_expire(today=today)
@@ -479,8 +481,11 @@ def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
     from django.utils import timezone
 
     from marketplace.services import bids as bid_services
+    from matching.candidates import rank_members_for_job
 
-    members = list(
+    # Bids come from the members the matching suggests, as they would in real life.
+    suggested = [r.candidate.member_id for r in rank_members_for_job(job, limit=6)]
+    members = list(MemberProfile.objects.filter(pk__in=suggested)) or list(
         MemberProfile.objects.filter(
             user__email__endswith=f"@{DEMO_DOMAIN}", membership_status="member"
         ).order_by("pk")
@@ -488,7 +493,8 @@ def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
     start = timezone.localdate() + datetime.timedelta(days=5)
     price = job.budget_max_cents or (job.hourly_rate_cents or 4500) * (job.estimated_hours or 10)
     offers = []
-    for member in rng.sample(members, 3 if accept else 2):
+    members.sort(key=lambda member: member.pk)
+    for member in rng.sample(members, min(len(members), 3 if accept else 2)):
         amount = max(10000, price - rng.choice([0, 10000, 20000]))
         first = amount * 40 // 100
         bid = bid_services.bid_submit(
@@ -521,6 +527,27 @@ def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
     if not accept:
         return None
     return bid_services.bid_accept(bid=offers[0], client=job.client)
+
+
+def _demo_advance(contract, *, step: int) -> None:
+    """Contracts in different states: waiting for payment (0), first milestone paid and in
+    progress (1), first milestone delivered and waiting for the client's approval (2)."""
+    from marketplace.services import milestones as milestone_services
+
+    if step == 0:
+        return
+    member = contract.member.user
+    first = contract.milestones.order_by("position").first()
+    milestone_services.milestone_mark_funded(milestone=first)
+    milestone_services.milestone_start(milestone=first, member=member)
+    if step == 2:
+        milestone_services.milestone_deliver(
+            milestone=first,
+            member=member,
+            message="Les maquettes sont prêtes, voici le lien.",
+            links=["https://demo.sirius.coop/maquettes"],
+            files=[],
+        )
 
 
 def _demo_complete(contract) -> None:

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from marketplace.forms_contracts import (
 )
 from marketplace.milestone_states import IllegalTransition
 from marketplace.models import Contract, ContractEvent, Delivery, DeliveryFile, Milestone
+from marketplace.private_files import private_file_response
 from marketplace.services import milestones as milestone_services
 
 # Each kind of ContractEvent in plain words; %(milestone)s is the milestone's title.
@@ -257,13 +258,4 @@ def _access_delivery_file(*, viewer, file_id: int) -> DeliveryFile:
 @login_required
 def delivery_file(request: HttpRequest, file_id: int) -> HttpResponse:
     stored = _access_delivery_file(viewer=request.user, file_id=file_id)
-    response = FileResponse(
-        stored.file.open("rb"),
-        content_type=stored.content_type,
-        as_attachment=stored.content_type == "application/pdf",
-        filename=stored.original_name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(stored)

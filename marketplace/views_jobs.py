@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from marketplace.forms_jobs import (
     job_input,
 )
 from marketplace.models import Job, JobStatus, Notification, Role
+from marketplace.private_files import private_file_response
 from marketplace.services import jobs as job_services
 from marketplace.services.notifications import notifications_mark_read
 
@@ -207,16 +208,7 @@ def job_invite(request: HttpRequest, job_id: int, member_id: int) -> HttpRespons
 @login_required
 def job_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment = access.access_job_attachment(viewer=request.user, attachment_id=attachment_id)
-    response = FileResponse(
-        attachment.file.open("rb"),
-        content_type=attachment.content_type,
-        as_attachment=attachment.content_type == "application/pdf",
-        filename=attachment.original_name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(attachment)
 
 
 @access.role_required(Role.CLIENT)

@@ -4,6 +4,8 @@ from matching.models import (
     EvidenceFile,
     EvidenceLink,
     ExpiryNotice,
+    Exposure,
+    Invitation,
     Language,
     LanguageDecision,
     MemberLanguage,
@@ -167,3 +169,17 @@ class EvidenceLinkAdmin(ReadOnlyAdmin):
     list_display = ["url", "claim", "added_at"]
     search_fields = ["url"]
     list_select_related = ["claim__member", "claim__skill"]
+
+
+@admin.register(Exposure)
+class ExposureAdmin(ReadOnlyAdmin):
+    list_display = ["shown_on", "job", "member", "context", "rank"]
+    list_filter = ["context", "shown_on"]
+    list_select_related = ["job", "member"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "job", "member", "invited_by"]
+    search_fields = ["job__title", "member__display_name"]
+    list_select_related = ["job", "member", "invited_by"]

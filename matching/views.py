@@ -3,7 +3,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace import access as marketplace_access
 from marketplace.models import Role
+from marketplace.private_files import private_file_response
 from matching import access, selectors, services
 from matching.forms import (
     DecisionForm,
@@ -203,13 +204,4 @@ def language_confirm(request: HttpRequest, member_language_id: int) -> HttpRespo
 @login_required
 def evidence_file_download(request: HttpRequest, file_id: int) -> HttpResponse:
     evidence_file = access.access_evidence_file(user=request.user, file_id=file_id)
-    response = FileResponse(
-        evidence_file.file.open("rb"),
-        content_type=evidence_file.content_type,
-        as_attachment=evidence_file.content_type == "application/pdf",
-        filename=evidence_file.original_name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(evidence_file)

@@ -75,3 +75,18 @@ def test_admin_login_form_does_not_bypass_allauth(client):
     )
     assert "_auth_user_id" not in client.session
     assert response.status_code == 302
+
+
+def test_every_model_of_ours_is_in_the_admin_and_its_list_opens(client):
+    from django.apps import apps
+    from django.contrib import admin
+
+    admin_user = AdminFactory()
+    TOTP.activate(admin_user, "JBSWY3DPEHPK3PXP")
+    client.force_login(admin_user)
+    record_mfa(client, admin_user)
+    for app_label in ("marketplace", "matching", "payments"):
+        for model in apps.get_app_config(app_label).get_models():
+            assert admin.site.is_registered(model), model
+            url = f"/admin/{app_label}/{model._meta.model_name}/?q=a"
+            assert client.get(url).status_code == 200, url

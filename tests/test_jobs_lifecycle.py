@@ -308,3 +308,35 @@ class TestModeration:
         response = client.post(reverse("moderation_job", args=[job.pk]), {"decision": "approve"})
         assert response.status_code == 200
         assert ModerationLog.objects.count() == 1
+
+
+class TestAttachments:
+    def test_attachments_are_checked_stored_privately_and_served_with_access_checks(self, client):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from tests.factories import EXE_BYTES, PDF_BYTES
+
+        owner = ClientFactory()
+        client.force_login(owner)
+        fake = SimpleUploadedFile("plan.pdf", EXE_BYTES, content_type="application/pdf")
+        response = client.post(reverse("job_create"), {**job_form(), "attachments": [fake]})
+        assert response.status_code == 200 and "attachments" in response.context["form"].errors
+        pdf = SimpleUploadedFile("plan.pdf", PDF_BYTES, content_type="application/pdf")
+        client.post(reverse("job_create"), {**job_form(), "attachments": [pdf]})
+        job = Job.objects.get()
+        attachment = job.attachments.get()
+        url = reverse("job_attachment", args=[attachment.pk])
+        assert client.get(url).status_code == 200  # the owner
+        # A draft's attachment is not for members yet; once published it is.
+        member = MemberFactory()
+        client.force_login(member)
+        assert client.get(url).status_code == 404
+        Job.objects.filter(pk=job.pk).update(status="published")
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert b"".join(response.streaming_content) == PDF_BYTES
+        client.force_login(ClientFactory())
+        assert client.get(url).status_code == 404
+        client.logout()
+        assert client.get(url).status_code == 302
