@@ -13,10 +13,12 @@ from marketplace.models import (
     Bid,
     ClientProfile,
     Contract,
+    DeliveryFile,
     Job,
     JobAttachment,
     JobStatus,
     MemberProfile,
+    Milestone,
     Role,
     User,
 )
@@ -146,3 +148,25 @@ def access_contract(*, viewer: User, contract_id: int) -> Contract:
     if not allowed:
         raise Http404
     return contract
+
+
+def access_milestone(*, viewer: User, milestone_id: int) -> Milestone:
+    """A milestone through its contract's rule: 'not found' to anybody who may not see it."""
+    contract_id = (
+        Milestone.objects.filter(pk=milestone_id).values_list("contract_id", flat=True).first()
+    )
+    if contract_id is None:
+        raise Http404
+    contract = access_contract(viewer=viewer, contract_id=contract_id)
+    milestone = Milestone.objects.get(pk=milestone_id)
+    milestone.contract = contract
+    return milestone
+
+
+def access_delivery_file(*, viewer: User, file_id: int) -> DeliveryFile:
+    """A delivery's file for whoever may see its contract; 'not found' for anybody else."""
+    delivery_file = get_object_or_404(
+        DeliveryFile.objects.select_related("delivery__milestone"), pk=file_id
+    )
+    access_contract(viewer=viewer, contract_id=delivery_file.delivery.milestone.contract_id)
+    return delivery_file

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -420,20 +419,6 @@ class ContractDetailApi(APIView):
 # --- Milestones: one endpoint per change ---------------------------------------------------------
 
 
-def access_milestone(*, viewer: User, milestone_id: int) -> Milestone:
-    """A milestone through its contract's access rule: 'not found' to anybody who may not see
-    the contract. (A candidate for marketplace.access.)"""
-    contract_id = (
-        Milestone.objects.filter(pk=milestone_id).values_list("contract_id", flat=True).first()
-    )
-    if contract_id is None:
-        raise Http404
-    contract = access.access_contract(viewer=viewer, contract_id=contract_id)
-    milestone = Milestone.objects.get(pk=milestone_id)
-    milestone.contract = contract
-    return milestone
-
-
 def milestone_response(request: Request, milestone: Milestone) -> Response:
     milestone.refresh_from_db()
     return Response(MilestoneOutput(milestone, context={"request": request}).data)
@@ -457,7 +442,7 @@ class MilestoneStartApi(ContractErrorsMixin, APIView):
         operation_id="milestones_start", request=None, responses=MILESTONE_ACTION_RESPONSES
     )
     def post(self, request: Request, milestone_id: int) -> Response:
-        milestone = access_milestone(viewer=request.user, milestone_id=milestone_id)
+        milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
         milestone = milestone_services.milestone_start(milestone=milestone, member=request.user)
         return milestone_response(request, milestone)
 
@@ -492,7 +477,7 @@ class MilestoneDeliverApi(ContractErrorsMixin, APIView):
         responses=MILESTONE_ACTION_RESPONSES,
     )
     def post(self, request: Request, milestone_id: int) -> Response:
-        milestone = access_milestone(viewer=request.user, milestone_id=milestone_id)
+        milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
         serializer = self.DeliverInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -515,7 +500,7 @@ class MilestoneApproveApi(ContractErrorsMixin, APIView):
         operation_id="milestones_approve", request=None, responses=MILESTONE_ACTION_RESPONSES
     )
     def post(self, request: Request, milestone_id: int) -> Response:
-        milestone = access_milestone(viewer=request.user, milestone_id=milestone_id)
+        milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
         milestone = milestone_services.milestone_approve(milestone=milestone, client=request.user)
         return milestone_response(request, milestone)
 
@@ -534,7 +519,7 @@ class MilestoneRequestChangesApi(ContractErrorsMixin, APIView):
         responses=MILESTONE_ACTION_RESPONSES,
     )
     def post(self, request: Request, milestone_id: int) -> Response:
-        milestone = access_milestone(viewer=request.user, milestone_id=milestone_id)
+        milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
         serializer = self.RequestChangesInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         milestone = milestone_services.milestone_request_changes(

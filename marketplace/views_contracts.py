@@ -26,7 +26,7 @@ from marketplace.forms_contracts import (
     milestone_prefix,
 )
 from marketplace.milestone_states import IllegalTransition
-from marketplace.models import Contract, ContractEvent, Delivery, DeliveryFile, Milestone
+from marketplace.models import Contract, ContractEvent, Delivery, Milestone
 from marketplace.private_files import private_file_response
 from marketplace.services import milestones as milestone_services
 
@@ -245,17 +245,7 @@ def contract_cancel(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _render_contract(request, contract, cancel_form=form)
 
 
-def _access_delivery_file(*, viewer, file_id: int) -> DeliveryFile:
-    """A delivery's file for whoever may see its contract (client, member, moderators); 404
-    for anybody else, as for a file that does not exist."""
-    delivery_file = get_object_or_404(
-        DeliveryFile.objects.select_related("delivery__milestone"), pk=file_id
-    )
-    access.access_contract(viewer=viewer, contract_id=delivery_file.delivery.milestone.contract_id)
-    return delivery_file
-
-
 @login_required
 def delivery_file(request: HttpRequest, file_id: int) -> HttpResponse:
-    stored = _access_delivery_file(viewer=request.user, file_id=file_id)
+    stored = access.access_delivery_file(viewer=request.user, file_id=file_id)
     return private_file_response(stored)

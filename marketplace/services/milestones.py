@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from marketplace import job_states, locks, milestone_states
 from marketplace.access import is_moderator
+from marketplace.locks import lock_contract, lock_milestone
 from marketplace.models import (
     Contract,
     ContractEvent,
@@ -50,24 +51,6 @@ def auto_approve_at(milestone: Milestone) -> datetime.datetime | None:
     if milestone.status != S.SUBMITTED or milestone.submitted_at is None:
         return None
     return milestone.submitted_at + datetime.timedelta(days=auto_approve_days())
-
-
-def lock_contract(contract_id: int) -> Contract:
-    return (
-        Contract.objects.select_for_update(of=("self",))
-        .select_related("job", "client", "member__user")
-        .get(pk=contract_id)
-    )
-
-
-def lock_milestone(milestone_id: int) -> Milestone:
-    """Lock a milestone and, first, its contract (the fixed order: contract, then milestone), so
-    that two approvals of the last two milestones cannot both miss completing the contract."""
-    contract_id = Milestone.objects.values_list("contract_id", flat=True).get(pk=milestone_id)
-    contract = lock_contract(contract_id)
-    milestone = Milestone.objects.select_for_update(of=("self",)).get(pk=milestone_id)
-    milestone.contract = contract
-    return milestone
 
 
 def _contract_url(contract: Contract) -> str:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace.locks import lock_contract
 from marketplace.models import Contract, ContractEvent, ContractStatus, Review, User
 from marketplace.services.notifications import notify
 
@@ -41,15 +42,6 @@ def _check(*, rating: int, text: str) -> None:
         raise ValidationError(errors)
 
 
-def _lock_contract(contract_id: int) -> Contract:
-    # Kept here rather than in marketplace.locks until that module gains a contract helper.
-    return (
-        Contract.objects.select_for_update(of=("self",))
-        .select_related("job", "client", "member__user")
-        .get(pk=contract_id)
-    )
-
-
 def review_write(*, contract: Contract, author: User, rating: int, text: str) -> Review:
     """One side of a completed contract reviews the other, once. When the other side has
     already written theirs, both are published together (same published_at)."""
@@ -58,7 +50,7 @@ def review_write(*, contract: Contract, author: User, rating: int, text: str) ->
     _check(rating=rating, text=text)
     now = timezone.now()
     with transaction.atomic():
-        contract = _lock_contract(contract.pk)
+        contract = lock_contract(contract.pk)
         if contract.status != ContractStatus.COMPLETED:
             raise ValidationError(
                 _("You can write a review once the contract is completed."), code="not_completed"
