@@ -469,6 +469,14 @@ def _demo_jobs(rng: random.Random, moderator: User) -> None:
                 _demo_complete(contract)
             else:
                 _demo_advance(contract, step=index % 3)
+        elif status == "published" and index == 0:
+            # One contract cancelled before any payment (the client changed their plans).
+            from marketplace.services.milestones import contract_cancel
+
+            contract = _demo_bids_and_contract(rng, job, accept=True)
+            contract_cancel(
+                contract=contract, by=job.client, reason="Le projet est reporté à l'an prochain."
+            )
         elif status == "published" and index % 3 == 0:
             _demo_bids_and_contract(rng, job, accept=False)
     job_services.jobs_expire(today=today)

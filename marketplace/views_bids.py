@@ -137,6 +137,7 @@ class BidRow:
     bid: Bid
     score: float | None
     why: str
+    rating: float | None = None
 
 
 def _bid_rows(job: Job) -> list[BidRow]:
@@ -182,6 +183,7 @@ def _bid_rows(job: Job) -> list[BidRow]:
     )
     w = weights()
     ranked = {c.member_id: score(c, skills, languages, w) for c in candidates}
+    ratings = {c.member_id: c.average_rating for c in candidates}
     explainer = Explainer()
     rows = []
     for bid in bids:
@@ -191,6 +193,7 @@ def _bid_rows(job: Job) -> list[BidRow]:
                 bid=bid,
                 score=fit.score if fit else None,
                 why=explainer.text(fit) if fit else "",
+                rating=ratings.get(bid.member_id),
             )
         )
     return rows

@@ -312,3 +312,34 @@ class TestThread:
         response = client.get(reverse("bid_messages", args=[bid.pk]))
         html = response.content.decode()
         assert html.lstrip().startswith('<ol id="bid-messages"') and "Bonjour" in html
+
+
+def test_the_client_sees_the_bidders_reviews(client):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from marketplace.models import Review
+    from marketplace.services.bids import bid_accept
+    from tests.factories import JobFactory, make_bid
+
+    # Given a member with a published 4-star review from an earlier contract
+    earlier = make_bid()
+    contract = bid_accept(bid=earlier, client=earlier.job.client)
+    contract.status = "completed"
+    contract.save()
+    Review.objects.create(
+        contract=contract,
+        author=contract.client,
+        subject=contract.member.user,
+        rating=4,
+        text="Bien.",
+        published_at=timezone.now(),
+    )
+    # When that member bids on another job
+    job = JobFactory()
+    make_bid(job=job, member=contract.member)
+    client.force_login(job.client)
+    response = client.get(reverse("job_bids", args=[job.pk]))
+    # Then the client sees the average rating next to the bid
+    (row,) = response.context["rows"]
+    assert row.rating == 4.0
