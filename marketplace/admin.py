@@ -23,6 +23,7 @@ from marketplace.models import (
     Review,
     User,
 )
+from matching.admin import ReadOnlyAdmin
 from matching.models import MemberLanguage
 
 
@@ -159,20 +160,11 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationLog)
-class ModerationLogAdmin(admin.ModelAdmin):
+class ModerationLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "target_type", "target_repr"]
     list_filter = ["action", "target_type"]
     search_fields = ["target_repr", "reason", "actor__email"]
     list_select_related = ["actor", "target_type"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
@@ -284,20 +276,11 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractEvent)
-class ContractEventAdmin(admin.ModelAdmin):
+class ContractEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "contract", "kind", "actor"]
     list_filter = ["kind"]
     search_fields = ["note", "contract__job__title"]
     list_select_related = ["contract__job", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)
