@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.uploads import PrivateUpload, private_upload_to
+
 
 class CEFRLevel(models.TextChoices):
     """Common European Framework of Reference levels, lowest first."""
@@ -345,43 +347,25 @@ class EvidenceLink(models.Model):
         return self.url
 
 
-def evidence_upload_to(instance: "EvidenceFile", filename: str) -> str:
-    # Never the uploader's file name on disk: a random name, the sniffed extension.
-    import uuid
-
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[
-        instance.content_type
-    ]
-    return f"evidence/{instance.claim.member_id}/{uuid.uuid4().hex}.{extension}"
+# Named by earlier migrations; the files' paths now come from PrivateUpload.upload_folder().
+evidence_upload_to = private_upload_to
 
 
-class EvidenceFile(models.Model):
-    """A PDF, PNG or JPEG attached to a claim. Stored outside the web root (private storage)
-    and served only through matching.views.evidence_file_download, which checks access."""
+class EvidenceFile(PrivateUpload):
+    """A PDF, PNG or JPEG attached to a claim (see marketplace.uploads)."""
 
     claim = models.ForeignKey(
         SkillClaim, on_delete=models.CASCADE, related_name="files", verbose_name=_("claim")
     )
-    file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("content type"), max_length=40)
-    size = models.PositiveIntegerField(_("size in bytes"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
-    class Meta:
+    class Meta(PrivateUpload.Meta):
         ordering = ["added_at"]
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
-                name="evidence_file_allowed_type",
-            ),
-        ]
 
-    def __str__(self) -> str:
-        return self.original_name
+    def upload_folder(self) -> str:
+        return f"evidence/{self.claim.member_id}"
 
 
 class ImmutableRecord(models.Model):

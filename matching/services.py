@@ -54,19 +54,7 @@ def _add_evidence(
     for url in links:
         EvidenceLink.objects.create(claim=claim, url=url)
     for upload, checked in checked_files:
-        record = EvidenceFile(
-            claim=claim,
-            original_name=checked.name,
-            content_type=checked.content_type,
-            size=checked.size,
-            sha256=checked.sha256,
-        )
-        record.file.save(checked.name, upload, save=False)
-        try:  # if the row cannot be written, the stored file must not stay behind
-            record.save()
-        except Exception:
-            record.file.delete(save=False)
-            raise
+        EvidenceFile(claim=claim).store(upload, checked)
 
 
 def skill_claim_create(

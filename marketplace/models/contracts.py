@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.uploads import PrivateUpload, private_upload_to
 from matching.models import ImmutableRecord
 
 
@@ -215,37 +216,21 @@ class Delivery(models.Model):
         return f"{self.milestone} @ {self.created_at:%Y-%m-%d}"
 
 
-def delivery_upload_to(instance: "DeliveryFile", filename: str) -> str:
-    import uuid
-
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[
-        instance.content_type
-    ]
-    return f"deliveries/{instance.delivery_id}/{uuid.uuid4().hex}.{extension}"
+# Named by earlier migrations; the files' paths now come from PrivateUpload.upload_folder().
+delivery_upload_to = private_upload_to
 
 
-class DeliveryFile(models.Model):
-    """A PDF, PNG or JPEG of a delivery: private storage, served through an access check."""
+class DeliveryFile(PrivateUpload):
+    """A PDF, PNG or JPEG of a delivery (see marketplace.uploads)."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="files")
-    file = models.FileField(upload_to=delivery_upload_to, max_length=200)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=40)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
 
-    class Meta:
+    class Meta(PrivateUpload.Meta):
         verbose_name = _("delivery file")
         verbose_name_plural = _("delivery files")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
-                name="delivery_file_allowed_type",
-            ),
-        ]
 
-    def __str__(self) -> str:
-        return self.original_name
+    def upload_folder(self) -> str:
+        return f"deliveries/{self.delivery_id}"
 
 
 class Review(models.Model):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.regions import COMMUNE_CHOICES
+from marketplace.uploads import PrivateUpload, private_upload_to
 from matching.models import CEFRLevel, SkillLevel
 
 DEFAULT_OPEN_DAYS = 30
@@ -223,36 +224,20 @@ class JobLanguage(models.Model):
         return f"{self.language.code} ≥ {self.min_level}"
 
 
-def attachment_upload_to(instance: "JobAttachment", filename: str) -> str:
-    import uuid
-
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[
-        instance.content_type
-    ]
-    return f"jobs/{instance.job_id}/{uuid.uuid4().hex}.{extension}"
+# Named by earlier migrations; the files' paths now come from PrivateUpload.upload_folder().
+attachment_upload_to = private_upload_to
 
 
-class JobAttachment(models.Model):
-    """A PDF, PNG or JPEG attached to a job: private storage, served through an access check."""
+class JobAttachment(PrivateUpload):
+    """A PDF, PNG or JPEG attached to a job (see marketplace.uploads)."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("content type"), max_length=40)
-    size = models.PositiveIntegerField(_("size in bytes"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
-    class Meta:
+    class Meta(PrivateUpload.Meta):
         ordering = ["added_at"]
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
-                name="job_attachment_allowed_type",
-            ),
-        ]
 
-    def __str__(self) -> str:
-        return self.original_name
+    def upload_folder(self) -> str:
+        return f"jobs/{self.job_id}"

@@ -103,19 +103,7 @@ def _add_attachments(job: Job, uploads: Iterable[UploadedFile]) -> None:
         )
     checked = [(upload, evidence.check_upload(upload)) for upload in uploads]
     for upload, info in checked:
-        attachment = JobAttachment(
-            job=job,
-            original_name=info.name,
-            content_type=info.content_type,
-            size=info.size,
-            sha256=info.sha256,
-        )
-        attachment.file.save(info.name, upload, save=False)
-        try:
-            attachment.save()
-        except Exception:
-            attachment.file.delete(save=False)
-            raise
+        JobAttachment(job=job).store(upload, info)
 
 
 def _refresh_search(job: Job, skills: Iterable[SkillNeed]) -> None:

@@ -188,16 +188,7 @@ def milestone_deliver(
                 milestone=milestone, message=message.strip(), links=links
             )
             for upload, info in checked:
-                delivery_file = DeliveryFile(
-                    delivery=delivery,
-                    original_name=info.name,
-                    content_type=info.content_type,
-                    size=info.size,
-                    sha256=info.sha256,
-                )
-                delivery_file.file.save(info.name, upload, save=False)
-                stored.append(delivery_file)
-                delivery_file.save()
+                stored.append(DeliveryFile(delivery=delivery).store(upload, info))
             _record(milestone, "delivered", actor=member, fields=["submitted_at", "reminders_sent"])
             notify(
                 user=milestone.contract.client,
