@@ -11,8 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -134,9 +134,12 @@ def my_contracts(request: HttpRequest) -> HttpResponse:
 
 
 def _access_milestone(request: HttpRequest, contract_id: int, milestone_id: int):
-    contract = access.access_contract(viewer=request.user, contract_id=contract_id)
-    milestone = get_object_or_404(Milestone, pk=milestone_id, contract=contract)
-    return contract, milestone
+    """The milestone through marketplace.access; a milestone of another contract than the one
+    in the address is 'not found'."""
+    milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
+    if milestone.contract_id != contract_id:
+        raise Http404
+    return milestone.contract, milestone
 
 
 def _refused(request: HttpRequest, contract: Contract, error: Exception) -> HttpResponse:
