@@ -224,6 +224,25 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_sirius_localstripe")
 LOCALSTRIPE_URL = env_str("LOCALSTRIPE_URL", "http://127.0.0.1:8420")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2 if STRIPE_SECRET_KEY else 0)
+# Seconds a webhook signature stays valid (Stripe's own default tolerance).
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
+
+# The cooperative as seller of record: printed on invoices, in Peppol files, in payment
+# instructions and in SEPA payout files. The defaults are the demo's (a valid-looking IBAN
+# and enterprise number, not the real cooperative's): set them in production.
+COOPERATIVE = {
+    "name": env_str("COOPERATIVE_NAME", "Sirius SCRL"),
+    "street": env_str("COOPERATIVE_STREET", "Rue Saint-Gilles 1"),
+    "postal_code": env_str("COOPERATIVE_POSTAL_CODE", "4000"),
+    "city": env_str("COOPERATIVE_CITY", "Liège"),
+    "country": env_str("COOPERATIVE_COUNTRY", "BE"),
+    "vat_number": env_str("COOPERATIVE_VAT_NUMBER", "BE0403170701"),
+    "iban": env_str("COOPERATIVE_IBAN", "BE71096123456769"),
+    "bic": env_str("COOPERATIVE_BIC", "GKCCBEBB"),
+    "email": env_str("COOPERATIVE_EMAIL", "factures@sirius.example"),
+}
+# Days a client has to pay an invoice by bank transfer.
+INVOICE_PAYMENT_TERM_DAYS = env_int("INVOICE_PAYMENT_TERM_DAYS", 14)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

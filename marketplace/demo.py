@@ -537,6 +537,19 @@ def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
     return bid_services.bid_accept(bid=offers[0], client=job.client)
 
 
+def _demo_pay(milestone) -> None:
+    """The client pays a milestone by bank transfer and the demo admin records it received
+    (offline, through the same services as the admin's reconciliation page)."""
+    from payments.services import funds
+
+    payment = funds.payment_create(
+        milestone=milestone, client=milestone.contract.client, method="bank_transfer"
+    )
+    funds.payment_succeeded(
+        payment=payment, by=User.objects.get(email=f"admin@{DEMO_DOMAIN}")
+    )
+
+
 def _demo_advance(contract, *, step: int) -> None:
     """Contracts in different states: waiting for payment (0), first milestone paid and in
     progress (1), first milestone delivered and waiting for the client's approval (2)."""
@@ -546,7 +559,7 @@ def _demo_advance(contract, *, step: int) -> None:
         return
     member = contract.member.user
     first = contract.milestones.order_by("position").first()
-    milestone_services.milestone_mark_funded(milestone=first)
+    _demo_pay(first)
     milestone_services.milestone_start(milestone=first, member=member)
     if step == 2:
         milestone_services.milestone_deliver(
@@ -564,7 +577,7 @@ def _demo_complete(contract) -> None:
 
     member = contract.member.user
     for milestone in contract.milestones.order_by("position"):
-        milestone_services.milestone_mark_funded(milestone=milestone)
+        _demo_pay(milestone)
         milestone_services.milestone_start(milestone=milestone, member=member)
         milestone_services.milestone_deliver(
             milestone=milestone,

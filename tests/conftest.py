@@ -1,3 +1,4 @@
+import datetime
 import os
 import shutil
 
@@ -132,3 +133,9 @@ def _reference_data_in_transactional_tests(request):
         load_languages(Language)
     if not Skill.objects.exists():
         import_skills(skill_model=Skill, group_model=SkillGroup)
+    from payments.models import SolidarityRate
+
+    if not SolidarityRate.objects.exists():
+        SolidarityRate.objects.create(
+            effective_from=datetime.date(2000, 1, 1), rate_bp=1000, source="Statutes (default 10 %)"
+        )

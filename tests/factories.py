@@ -181,3 +181,14 @@ def make_bid(job=None, member=None, **kwargs):
     job = job or JobFactory()
     member = member or MemberFactory().member_profile
     return bid_submit(member=member, job=job, data=bid_input(**kwargs))
+
+
+def fund_milestone(milestone, *, by=None, method="bank_transfer"):
+    """Pay a milestone as the client, recorded received by an admin (the bank-transfer path,
+    no network). Returns the succeeded Payment."""
+    from payments.services import funds
+
+    payment = funds.payment_create(
+        milestone=milestone, client=milestone.contract.client, method=method
+    )
+    return funds.payment_succeeded(payment=payment, by=by or AdminFactory())

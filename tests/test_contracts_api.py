@@ -7,9 +7,16 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace.models import Bid, Contract, Milestone
+from marketplace.models import Bid, Contract
 from marketplace.services.bids import bid_accept
-from tests.factories import AdminFactory, ClientFactory, JobFactory, MemberFactory, make_bid
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    JobFactory,
+    MemberFactory,
+    fund_milestone,
+    make_bid,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +246,7 @@ def test_a_contract_with_its_milestones_for_its_sides_and_moderators_only():
 def test_a_milestone_goes_from_start_to_approval_through_the_api():
     contract = make_contract()
     milestone = contract.milestones.first()
-    Milestone.objects.filter(pk=milestone.pk).update(status="funded")
+    fund_milestone(milestone)
     member_api, client_api = logged_in(contract.member.user), logged_in(contract.client)
 
     assert client_api.post(f"/api/milestones/{milestone.pk}/start/").status_code == 403
@@ -269,10 +276,10 @@ def test_a_milestone_goes_from_start_to_approval_through_the_api():
         f"/api/milestones/{milestone.pk}/deliver/", {"message": "Corrigé."}, format="json"
     )
     assert (
-        client_api.post(f"/api/milestones/{milestone.pk}/approve/").json()["status"] == "approved"
+        client_api.post(f"/api/milestones/{milestone.pk}/approve/").json()["status"] == "released"
     )
     milestone.refresh_from_db()
-    assert milestone.status == "approved"
+    assert milestone.status == "released"
 
 
 def test_an_illegal_milestone_change_is_a_conflict():

@@ -26,6 +26,7 @@ from tests.factories import (
     AdminFactory,
     ClientFactory,
     MemberFactory,
+    fund_milestone,
     make_bid,
 )
 from tests.test_admin_mfa import record_mfa
@@ -65,7 +66,7 @@ def to_status(milestone, status):
     path = [S.AWAITING_FUNDING, S.FUNDED, S.IN_PROGRESS, S.SUBMITTED, S.APPROVED]
     for step in path[path.index(milestone.status) + 1 : path.index(status) + 1]:
         if step == S.FUNDED:
-            services.milestone_mark_funded(milestone=milestone)
+            fund_milestone(milestone)
         elif step == S.IN_PROGRESS:
             services.milestone_start(milestone=milestone, member=member_of(contract))
         elif step == S.SUBMITTED:
@@ -110,17 +111,25 @@ def test_submission_resets_the_clock_and_the_reminders():
 
 def test_the_whole_path_writes_one_event_per_step(contract, first):
     to_status(first, S.APPROVED)
-    assert first.status == S.APPROVED and first.approved_at is not None
-    assert kinds(contract) == ["contract_created", "funded", "started", "delivered", "approved"]
+    # Approval releases the held funds in the same transaction (payments.services.funds).
+    assert first.status == S.RELEASED and first.approved_at is not None
+    assert kinds(contract) == [
+        "contract_created", "funded", "started", "delivered", "approved", "released"
+    ]
     contract.refresh_from_db()
     assert contract.status == "active"  # the second milestone is still open
 
 
 def test_only_staff_or_the_payments_flow_mark_a_milestone_paid(contract, first):
+    from payments.services import funds
+
+    payment = funds.payment_create(
+        milestone=first, client=contract.client, method="bank_transfer"
+    )
     for user in (contract.client, member_of(contract)):
         with pytest.raises(PermissionDenied):
-            services.milestone_mark_funded(milestone=first, by=user)
-    services.milestone_mark_funded(milestone=first, by=AdminFactory())
+            funds.payment_succeeded(payment=payment, by=user)
+    funds.payment_succeeded(payment=payment, by=AdminFactory())
     first.refresh_from_db()
     assert first.status == S.FUNDED
 
@@ -244,7 +253,7 @@ def test_the_last_approval_completes_the_contract_and_the_job(contract):
     contract.job.refresh_from_db()
     assert contract.status == "completed" and contract.completed_at is not None
     assert contract.job.status == "completed"
-    assert kinds(contract)[-2:] == ["approved", "contract_completed"]
+    assert kinds(contract)[-3:] == ["approved", "released", "contract_completed"]
     with pytest.raises(ValidationError):
         services.milestone_mark_funded(milestone=first)  # the contract is closed
 
@@ -301,7 +310,7 @@ def test_auto_approval_after_14_days_with_two_reminders_each_once(
         assert run_at(first, 14) == 1
         assert run_at(first, 14, hours=1) == 0
     first.refresh_from_db()
-    assert first.status == S.APPROVED
+    assert first.status == S.RELEASED
     assert kinds(contract).count("approval_reminder") == 2
     assert kinds(contract).count("auto_approved") == 1
     assert contract.events.get(kind="auto_approved").actor is None
@@ -337,7 +346,7 @@ def test_run_periodic_approves_and_counts(contract, first, monkeypatch):
     call_command("run_periodic", stdout=out)
     assert "1 milestone(s) approved automatically" in out.getvalue()
     first.refresh_from_db()
-    assert first.status == S.APPROVED
+    assert first.status == S.RELEASED
 
 
 # Cancellation
@@ -457,7 +466,7 @@ def test_start_deliver_and_approve_through_the_pages(client, contract, first):
     response = client.post(reverse("milestone_approve", args=[contract.pk, first.pk]))
     assert response.status_code == 302
     first.refresh_from_db()
-    assert first.status == S.APPROVED
+    assert first.status == S.RELEASED
 
 
 def test_a_bad_delivery_shows_the_error_by_its_field(client, contract, first):

@@ -119,6 +119,11 @@ class Contract(models.Model):
         _("status"), max_length=10, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
     )
     total_cents = models.PositiveIntegerField(_("total (cents, excl. VAT)"))
+    # The solidarity share in force on the day the first milestone was paid (payments issue):
+    # a later vote never changes what an already funded contract keeps.
+    solidarity_rate_bp = models.PositiveSmallIntegerField(
+        _("solidarity share (basis points)"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
@@ -138,7 +143,7 @@ class MilestoneStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("in progress")
     SUBMITTED = "submitted", _("delivered, waiting for approval")
     APPROVED = "approved", _("approved")
-    RELEASED = "released", _("paid out")
+    RELEASED = "released", _("approved, paid to the member's balance")
     DISPUTED = "disputed", _("in dispute")
     CANCELLED = "cancelled", _("cancelled")
 

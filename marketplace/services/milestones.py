@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from marketplace import job_states, locks, milestone_states
-from marketplace.access import is_moderator
 from marketplace.locks import lock_contract, lock_milestone
 from marketplace.models import (
     Contract,
@@ -106,9 +105,8 @@ def _complete_contract_if_done(contract: Contract, *, now: datetime.datetime) ->
 def milestone_mark_funded(*, milestone: Milestone, by: User | None = None) -> Milestone:
     """The client's payment for this milestone is held by the cooperative: the member may start.
 
-    Called by the payments flow (by=None); staff may also record a payment made by transfer."""
-    if by is not None and not is_moderator(by):
-        raise PermissionDenied(_("Only the cooperative records payments."))
+    Called only by payments.services.funds.payment_succeeded, inside its transaction, after the
+    money is posted to the ledger (``by`` is the admin who recorded a bank transfer, if any)."""
     with transaction.atomic():
         milestone = lock_milestone(milestone.pk)
         _check_active(milestone.contract)
@@ -208,9 +206,13 @@ def milestone_deliver(
 
 
 def _approve(milestone: Milestone, *, actor: User | None, kind: str, now) -> None:
-    """Expects the milestone's lock (and its contract's)."""
+    """Expects the milestone's lock (and its contract's). Approval releases the held funds in
+    the same transaction (payments.services.funds.milestone_release)."""
+    from payments.services.funds import milestone_release
+
     milestone_states.transition(milestone, S.APPROVED, now=now)
     _record(milestone, kind, actor=actor, fields=["approved_at"])
+    milestone_release(milestone=milestone, by=actor)
     message = (
         gettext_lazy("The client approved “%(milestone)s”. The cooperative pays it out.")
         if actor is not None
