@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("marketplace.api_urls_contracts")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("payments.urls")),
     path("", include("matching.urls")),
     path("", include("marketplace.urls")),
 ]
