@@ -192,3 +192,22 @@ def fund_milestone(milestone, *, by=None, method="bank_transfer"):
         milestone=milestone, client=milestone.contract.client, method=method
     )
     return funds.payment_succeeded(payment=payment, by=by or AdminFactory())
+
+
+def make_contract(**bid_kwargs):
+    """A contract made the way a client makes one: a bid, accepted."""
+    from marketplace.services.bids import bid_accept
+
+    bid = make_bid(**bid_kwargs)
+    return bid_accept(bid=bid, client=bid.job.client)
+
+
+def approve_milestone(milestone):
+    """Walk a funded milestone through start, delivery and the client's approval (which
+    releases its funds)."""
+    from marketplace.services import milestones as services
+
+    member = milestone.contract.member.user
+    services.milestone_start(milestone=milestone, member=member)
+    services.milestone_deliver(milestone=milestone, member=member, message="Voici le travail.")
+    return services.milestone_approve(milestone=milestone, client=milestone.contract.client)
