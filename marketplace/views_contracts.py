@@ -44,7 +44,16 @@ EVENT_SENTENCES = {
     "auto_approved": gettext_lazy(
         "“%(milestone)s” was approved automatically: the client did not answer in time."
     ),
-    "released": gettext_lazy("“%(milestone)s” was paid out to the member."),
+    "released": gettext_lazy(
+        "“%(milestone)s” is released: the member's part is theirs, the solidarity share goes "
+        "to the fund."
+    ),
+    "settled": gettext_lazy(
+        "The cooperative settled “%(milestone)s”: part or all of it goes back to the client."
+    ),
+    "payment_to_refund": gettext_lazy(
+        "A payment arrived for “%(milestone)s”, which was no longer due: it is paid back."
+    ),
     "disputed": gettext_lazy("A dispute was opened about “%(milestone)s”."),
     "contract_completed": gettext_lazy("Contract completed: every milestone is approved."),
     "contract_cancelled": gettext_lazy("Contract cancelled."),
@@ -110,6 +119,7 @@ def _render_contract(
         "timeline": [TimelineEntry(event, _sentence(event)) for event in events],
         "is_client": is_client,
         "is_member": is_member,
+        "is_staff_viewer": access.is_moderator(request.user),
         "awaiting_funding": any(m.status == "awaiting_funding" for m in milestones),
         "can_cancel": can_cancel,
         "cancel_form": (cancel_form or ContractCancelForm()) if can_cancel else None,

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("payments.urls_bank")),
     path("", include("payments.urls_payouts")),
     path("", include("payments.urls_invoices")),
+    path("", include("payments.urls_refunds")),
 ]

@@ -102,6 +102,29 @@ def _complete_contract_if_done(contract: Contract, *, now: datetime.datetime) ->
         )
 
 
+def contract_close_if_settled(contract: Contract, *, by: User | None = None) -> Contract:
+    """After a milestone is refunded or split (payments, disputes): once no milestone is open,
+    the contract ends — completed when some work was approved, cancelled when every milestone
+    was cancelled. Expects the contract's lock."""
+    now = timezone.now()
+    statuses = set(contract.milestones.values_list("status", flat=True))
+    if contract.status != ContractStatus.ACTIVE or not statuses <= (
+        milestone_states.DONE | {S.CANCELLED}
+    ):
+        return contract
+    if statuses - {S.CANCELLED}:
+        _complete_contract_if_done(contract, now=now)
+        return contract
+    contract.status = ContractStatus.CANCELLED
+    contract.save(update_fields=["status"])
+    job = locks.lock_job(contract.job_id)
+    if job_states.can_transition(job, JobStatus.CANCELLED):
+        job_states.transition(job, JobStatus.CANCELLED)
+        job.save()
+    ContractEvent.objects.create(contract=contract, actor=by, kind="contract_cancelled")
+    return contract
+
+
 def milestone_mark_funded(*, milestone: Milestone, by: User | None = None) -> Milestone:
     """The client's payment for this milestone is held by the cooperative: the member may start.
 

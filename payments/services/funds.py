@@ -309,6 +309,9 @@ def milestone_settle(
     ContractEvent.objects.create(
         contract=contract, milestone=milestone, actor=by, kind="settled", note=reason[:1000]
     )
+    from marketplace.services.milestones import contract_close_if_settled
+
+    contract_close_if_settled(contract, by=by)
     refund = None
     if client_net + client_vat > 0:
         refund = Refund.objects.create(
