@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -80,6 +82,28 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20) -> 
     sys.exit(f"localstripe did not start listening on {HOST}:{port}.")
 
 
+def register_localstripe_webhook(env: dict[str, str]) -> None:
+    """Tell localstripe where to send its signed events (it keeps webhooks in memory only, so
+    at every start). The secret must be the site's STRIPE_WEBHOOK_SECRET: same environment
+    variable, same default as config/settings.py."""
+    site_url = env.get("SITE_URL", f"http://{HOST}:{WEB_PORT}").rstrip("/")
+    fields = {
+        "url": f"{site_url}/payments/stripe/webhook/",
+        "secret": env.get("STRIPE_WEBHOOK_SECRET", "whsec_sirius_localstripe"),
+    }
+    request = urllib.request.Request(
+        f"http://{HOST}:{LOCALSTRIPE_PORT}/_config/webhooks/sirius",
+        data=urllib.parse.urlencode(fields).encode(),
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 — our own loopback URL
+            pass
+    except OSError as error:
+        sys.exit(f"Could not register the webhook with localstripe: {error}")
+    say(f"localstripe sends its webhooks to {fields['url']}")
+
+
 def command_run() -> None:
     ensure_environment()
     env = django_env(
@@ -120,6 +144,7 @@ def command_run() -> None:
         )
     try:
         wait_for_port(LOCALSTRIPE_PORT, localstripe)
+        register_localstripe_webhook(env)
         say(f"The marketplace runs at http://{HOST}:{WEB_PORT}/  (Ctrl+C stops everything)")
         subprocess.run(
             [str(PYTHON), "manage.py", "runserver", f"{HOST}:{WEB_PORT}", "--noreload"],

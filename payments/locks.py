@@ -2,7 +2,7 @@
 (marketplace.locks.lock_milestone), then payment, refund, payout batch; ledger accounts last,
 by pk (payments.services.ledger). Never held across a call to Stripe."""
 
-from payments.models import Payment, PayoutBatch, Refund
+from payments.models import Payment, PayoutBatch, Refund, StripeEvent
 
 
 def lock_payment(payment_id: int) -> Payment:
@@ -15,3 +15,9 @@ def lock_refund(refund_id: int) -> Refund:
 
 def lock_payout_batch(batch_id: int) -> PayoutBatch:
     return PayoutBatch.objects.select_for_update(of=("self",)).get(pk=batch_id)
+
+
+def lock_stripe_event(event_id: str) -> StripeEvent:
+    """A stored webhook event, locked while it is processed: two deliveries of one event
+    process it once."""
+    return StripeEvent.objects.select_for_update(of=("self",)).get(event_id=event_id)

@@ -140,9 +140,7 @@ def payment_succeeded(*, payment: Payment, by: User | None = None) -> Payment:
         payment.recorded_by = by
         contract = milestone.contract
         clearing = account_for(clearing_account_kind(payment.method))
-        funds = (
-            milestone.status == S.AWAITING_FUNDING and contract.status == ContractStatus.ACTIVE
-        )
+        funds = milestone.status == S.AWAITING_FUNDING and contract.status == ContractStatus.ACTIVE
         payment.funded_milestone = funds
         payment.save(
             update_fields=[
@@ -234,7 +232,10 @@ def milestone_release(*, milestone: Milestone, by: User | None = None) -> Ledger
         key=f"release-milestone-{milestone.pk}",
         kind=TransactionKind.RELEASE,
         lines=[
-            (account_for(AccountKind.CLIENT_FUNDS_HELD, contract=contract), -milestone.amount_cents),
+            (
+                account_for(AccountKind.CLIENT_FUNDS_HELD, contract=contract),
+                -milestone.amount_cents,
+            ),
             (account_for(AccountKind.SOLIDARITY_FUND), split.solidarity_cents),
             (account_for(AccountKind.MEMBER_PAYABLE, member=contract.member), split.member_cents),
         ],
@@ -245,9 +246,7 @@ def milestone_release(*, milestone: Milestone, by: User | None = None) -> Ledger
     )
     milestone_states.transition(milestone, S.RELEASED)
     milestone.save(update_fields=["status"])
-    ContractEvent.objects.create(
-        contract=contract, milestone=milestone, actor=by, kind="released"
-    )
+    ContractEvent.objects.create(contract=contract, milestone=milestone, actor=by, kind="released")
     return posted
 
 
@@ -273,7 +272,8 @@ def milestone_settle(
     net = milestone.amount_cents
     if not 0 <= member_cents <= net:
         raise ValidationError(
-            _("The member's part must lie between 0 and %(net)s EUR.") % {"net": f"{net / 100:.2f}"},
+            _("The member's part must lie between 0 and %(net)s EUR.")
+            % {"net": f"{net / 100:.2f}"},
             code="split",
         )
     if milestone.status not in HELD_STATES - {S.APPROVED}:
@@ -315,7 +315,9 @@ def milestone_settle(
     refund = None
     if client_net + client_vat > 0:
         refund = Refund.objects.create(
-            payment=payment, amount_cents=client_net + client_vat, reason=reason[:500],
+            payment=payment,
+            amount_cents=client_net + client_vat,
+            reason=reason[:500],
             created_by=by,
         )
         from payments.services.invoices import credit_note_issue_for_refund
@@ -334,6 +336,12 @@ def milestone_refund(*, milestone: Milestone, by: User, reason: str) -> Refund:
         raise ValidationError({"reason": _("Say why the milestone is refunded.")}, code="reason")
     with transaction.atomic(durable=True):
         milestone = lock_milestone(milestone.pk)
+        if milestone.status == S.DISPUTED:
+            # Frozen: only the dispute's settlement or decision moves this money.
+            raise ValidationError(
+                _("This milestone is in dispute: its money moves only when the dispute ends."),
+                code="disputed",
+            )
         refund = milestone_settle(
             milestone=milestone,
             member_cents=0,
@@ -354,10 +362,11 @@ def refund_record_sent(*, refund: Refund, provider_reference: str = "") -> Refun
     """A refund has left: the client's refund payable goes down, and so does the money the
     provider held for us. Idempotent. The refund never exceeds what the payment brought in."""
     with transaction.atomic():
+        # The fixed order: payment, then refund (payments.locks).
+        payment = lock_payment(refund.payment_id)
         refund = lock_refund(refund.pk)
         if refund.status == RefundStatus.SUCCEEDED:
             return refund
-        payment = lock_payment(refund.payment_id)
         if payment.refunded_cents + refund.amount_cents > payment.gross_cents:
             raise ValidationError(
                 _("A refund cannot exceed what the client paid."), code="refund_too_large"
