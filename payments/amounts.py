@@ -75,16 +75,6 @@ def release_split(member_part_cents: int, solidarity_rate_bp: int) -> Release:
     return Release(solidarity_cents=share, member_cents=member_part_cents - share)
 
 
-def vat_part(vat_cents: int, part_cents: int, whole_cents: int) -> int:
-    """The VAT that belongs to ``part_cents`` of a net amount ``whole_cents`` (for a partial
-    refund), rounded half up; the remaining VAT is the difference."""
-    if not 0 <= part_cents <= whole_cents:
-        raise ValueError("the part must lie between 0 and the whole")
-    if whole_cents == 0:
-        return 0
-    return (vat_cents * part_cents * 2 + whole_cents) // (2 * whole_cents)
-
-
 def format_eur(cents: int) -> str:
     """€ 1 234,56 style amounts are the templates' job; this is for logs and files."""
     return f"{cents / 100:.2f}"

@@ -78,12 +78,12 @@ def test_a_split_never_makes_or_loses_a_cent(cents, bp):
     assert split.solidarity_cents >= 0 and split.member_cents >= 0
 
 
-def test_vat_part_of_a_partial_refund_stays_within_the_vat():
-    assert amounts.vat_part(21000, 30000, 100000) == 6300
-    assert amounts.vat_part(21, 1, 3) == 7
-    assert amounts.vat_part(0, 5, 10) == 0
-    with pytest.raises(ValueError):
-        amounts.vat_part(10, 11, 10)
+@pytest.mark.parametrize("net", [1, 3, 99, 23999, 80000, 99999])
+def test_the_vat_of_any_part_never_exceeds_the_vat_of_the_whole(net):
+    whole = amounts.percent_of(net, 2100)
+    assert all(
+        amounts.percent_of(part, 2100) <= whole for part in range(0, net + 1, max(1, net // 97))
+    )
 
 
 def test_vat_treatment_follows_the_client():

@@ -280,7 +280,9 @@ def milestone_settle(
         raise ValidationError(_("No money is held for this milestone."), code="not_held")
     payment = funding_payment(milestone)
     client_net = net - member_cents
-    client_vat = amounts.vat_part(payment.vat_cents, client_net, net)
+    # The credit note's VAT is its own base times the rate (EN 16931 BR-CO-17), which never
+    # exceeds the invoice's VAT since the rounding is monotonic.
+    client_vat = amounts.percent_of(client_net, payment.vat_rate_bp)
     split = amounts.release_split(member_cents, contract.solidarity_rate_bp or 0)
     held = account_for(AccountKind.CLIENT_FUNDS_HELD, contract=contract)
     lines = [
