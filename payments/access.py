@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from marketplace.access import access_milestone, is_moderator
 from marketplace.models import Milestone, User
-from payments.models import BankStatement, Invoice, Payment, PayoutBatch
+from payments.models import BankStatement, Invoice, Payment, PayoutBatch, Refund
 
 
 def access_milestone_to_pay(*, viewer: User, milestone_id: int) -> Milestone:
@@ -54,3 +54,9 @@ def access_bank_statement(*, viewer: User, statement_id: int) -> BankStatement:
     """Imported bank statements are the cooperative's: staff only, 404 for anybody else."""
     require_staff(viewer)
     return get_object_or_404(BankStatement.objects.select_related("uploaded_by"), pk=statement_id)
+
+
+def access_refund(*, viewer: User, refund_id: int) -> Refund:
+    """Refunds are handled by the cooperative: staff only, 404 for anybody else."""
+    require_staff(viewer)
+    return get_object_or_404(Refund.objects.select_related("payment"), pk=refund_id)

@@ -12,3 +12,11 @@ class MilestoneRefundForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I confirm: the milestone is cancelled and everything the client paid goes back."),
     )
+
+
+class RefundIbanForm(forms.Form):
+    iban = forms.CharField(
+        label=_("Client's IBAN"),
+        max_length=42,
+        help_text=_("The refund is paid by transfer to this account in the next payout batch."),
+    )

@@ -8,4 +8,15 @@ urlpatterns = [
         views_refunds.milestone_refund,
         name="milestone_refund",
     ),
+    path("staff/payments/refunds/", views_refunds.refunds_pending, name="refunds_pending"),
+    path(
+        "staff/payments/refunds/<int:refund_id>/stripe/",
+        views_refunds.refund_stripe_send,
+        name="refund_stripe_send",
+    ),
+    path(
+        "staff/payments/refunds/<int:refund_id>/iban/",
+        views_refunds.refund_iban,
+        name="refund_iban",
+    ),
 ]

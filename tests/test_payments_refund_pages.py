@@ -65,3 +65,73 @@ def test_refunding_the_last_milestone_cancels_the_contract(client, funded):
     # A second post finds nothing held any more.
     again = client.post(url(funded), {"reason": "Encore", "confirm": "on"})
     assert again.status_code == 200 and Refund.objects.count() == 1
+
+
+def staff_client(client):
+    admin = AdminFactory()
+    client.force_login(admin)
+    record_mfa(client, admin)
+    return admin
+
+
+def test_pending_refunds_are_listed_for_staff_only(client, funded, django_assert_num_queries):
+    from payments.services import funds
+
+    funds.milestone_refund(milestone=funded.milestones.get(), by=AdminFactory(), reason="Accord")
+    client.force_login(funded.client)
+    assert client.get(reverse("refunds_pending")).status_code == 404
+    staff_client(client)
+    client.get(reverse("refunds_pending"))  # warm the session and MFA checks
+    with django_assert_num_queries(4):
+        page = client.get(reverse("refunds_pending"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    from marketplace.templatetags.money import euros
+
+    with translation.override("fr"):
+        assert euros(242000) in body
+    refund = Refund.objects.get()
+    assert reverse("refund_iban", args=[refund.pk]) in body
+
+
+def test_a_bank_refund_gets_a_valid_iban_and_then_a_payout_line(client, funded):
+    from payments.services import funds, payouts
+
+    funds.milestone_refund(milestone=funded.milestones.get(), by=AdminFactory(), reason="Accord")
+    refund = Refund.objects.get()
+    admin = staff_client(client)
+    url = reverse("refund_iban", args=[refund.pk])
+    with translation.override("en"):
+        bad = client.post(url, {"iban": "BE00 1234"})
+    assert bad.status_code == 200 and bad.context["form"].errors["iban"]
+    assert "BE00 1234" in bad.content.decode()
+    refund.refresh_from_db()
+    assert refund.iban == ""
+    assert client.post(url, {"iban": "BE71 0961 2345 6769"}).status_code == 302
+    refund.refresh_from_db()
+    assert refund.iban == "BE71096123456769"
+    import datetime
+
+    created = payouts.payout_batch_create(
+        rail="sepa", by=admin, execution_date=datetime.date.today()
+    )
+    assert created.batch.lines.filter(refund=refund).count() == 1
+    assert ledger_breaches() == []
+
+
+def test_refund_steps_are_refused_to_non_staff(client, funded):
+    from payments.services import funds
+
+    funds.milestone_refund(milestone=funded.milestones.get(), by=AdminFactory(), reason="Accord")
+    refund = Refund.objects.get()
+    for user in (funded.client, funded.member.user):
+        client.force_login(user)
+        assert (
+            client.post(
+                reverse("refund_iban", args=[refund.pk]), {"iban": "BE71096123456769"}
+            ).status_code
+            == 404
+        )
+        assert client.post(reverse("refund_stripe_send", args=[refund.pk])).status_code == 404
+    refund.refresh_from_db()
+    assert refund.iban == ""
