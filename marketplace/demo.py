@@ -6,7 +6,9 @@ import random
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from marketplace.models import ClientProfile, MemberProfile, User
 from marketplace.services import LanguageLevel, member_profile_update
@@ -258,6 +260,7 @@ def demo_world_create() -> DemoReport:
     # Jobs, bids and contracts go through their services, each in its own transaction (accepting
     # a bid is a durable transaction of its own).
     _demo_jobs(rng, admin)
+    _demo_payouts(admin)
 
     report.logins = {
         "client": f"boulangerie@{DEMO_DOMAIN}",
@@ -535,6 +538,23 @@ def _demo_bids_and_contract(rng: random.Random, job, *, accept: bool):
     if not accept:
         return None
     return bid_services.bid_accept(bid=offers[0], client=job.client)
+
+
+def _demo_payouts(admin: User) -> None:
+    """One SEPA payout batch, sent, for what the completed demo contracts released; the
+    earnings of later approvals stay payable for the admin to batch. Once only."""
+    from payments.models import PayoutBatch
+    from payments.services import payouts
+
+    if PayoutBatch.objects.exists():
+        return
+    try:
+        created = payouts.payout_batch_create(
+            rail="sepa", by=admin, execution_date=timezone.localdate()
+        )
+    except ValidationError:  # nothing payable
+        return
+    payouts.payout_batch_mark_sent(batch=created.batch, by=admin)
 
 
 def _demo_pay(milestone) -> None:

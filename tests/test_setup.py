@@ -88,3 +88,17 @@ def test_demo_world_is_believable_and_idempotent():
 
     for profile in ClientProfile.objects.exclude(vat_number=""):
         assert normalise_vat_number(profile.vat_number) == profile.vat_number
+
+
+@pytest.mark.django_db
+def test_demo_money_is_on_the_ledger_and_balances():
+    from payments.models import Invoice, LedgerTransaction, PayoutBatch
+    from payments.selectors.ledger import ledger_breaches
+
+    call_command("seed_demo")
+    postings = LedgerTransaction.objects.count()
+    call_command("seed_demo")
+    assert LedgerTransaction.objects.count() == postings > 0
+    assert Invoice.objects.filter(kind="invoice").exists()
+    assert PayoutBatch.objects.filter(status="sent").count() == 1
+    assert ledger_breaches() == []
