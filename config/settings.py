@@ -215,6 +215,10 @@ TASKS = {
 # --- Contracts ------------------------------------------------------------------------------
 # A delivered milestone the client neither approves nor questions is approved after this delay.
 MILESTONE_AUTO_APPROVE_DAYS = env_int("MILESTONE_AUTO_APPROVE_DAYS", 14)
+# Disputes: the other side answers within DISPUTE_ANSWER_DAYS; both sides add evidence until
+# DISPUTE_EVIDENCE_DAYS after opening. Then admins are prompted; nothing is decided automatically.
+DISPUTE_ANSWER_DAYS = env_int("DISPUTE_ANSWER_DAYS", 7)
+DISPUTE_EVIDENCE_DAYS = env_int("DISPUTE_EVIDENCE_DAYS", 14)
 
 # --- Payments -------------------------------------------------------------------------------
 # Without a real key the app talks to localstripe, the fake Stripe API that the run

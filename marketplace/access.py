@@ -14,6 +14,8 @@ from marketplace.models import (
     ClientProfile,
     Contract,
     DeliveryFile,
+    Dispute,
+    DisputeEvidenceFile,
     Job,
     JobAttachment,
     JobStatus,
@@ -170,3 +172,31 @@ def access_delivery_file(*, viewer: User, file_id: int) -> DeliveryFile:
     )
     access_contract(viewer=viewer, contract_id=delivery_file.delivery.milestone.contract_id)
     return delivery_file
+
+
+def access_dispute(*, viewer: User, dispute_id: int) -> Dispute:
+    """A dispute for the two sides of its contract and moderators; 'not found' for anybody
+    else, the same answer as for a dispute that does not exist."""
+    dispute = get_object_or_404(
+        Dispute.objects.select_related(
+            "contract__job", "contract__client", "contract__member__user", "milestone", "opened_by"
+        ),
+        pk=dispute_id,
+    )
+    contract = dispute.contract
+    allowed = viewer.is_authenticated and (
+        contract.client_id == viewer.pk
+        or contract.member.user_id == viewer.pk
+        or is_moderator(viewer)
+    )
+    if not allowed:
+        raise Http404
+    dispute.milestone.contract = contract
+    return dispute
+
+
+def access_dispute_evidence_file(*, viewer: User, file_id: int) -> DisputeEvidenceFile:
+    """A file put forward in a dispute, for whoever may see the dispute."""
+    stored = get_object_or_404(DisputeEvidenceFile.objects.select_related("evidence"), pk=file_id)
+    access_dispute(viewer=viewer, dispute_id=stored.evidence.dispute_id)
+    return stored

@@ -338,3 +338,4 @@ class JobLanguageAdmin(admin.ModelAdmin):
     list_filter = ["min_level", "language"]
     list_select_related = ["job", "language"]
     search_fields = ["job__title"]
+import marketplace.admin_disputes  # noqa: E402,F401

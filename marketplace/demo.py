@@ -260,6 +260,9 @@ def demo_world_create() -> DemoReport:
     # Jobs, bids and contracts go through their services, each in its own transaction (accepting
     # a bid is a durable transaction of its own).
     _demo_jobs(rng, admin)
+    from marketplace.demo_disputes import seed_disputes
+
+    seed_disputes(admin=admin)  # one open dispute, one decided
     _demo_payouts(admin)
 
     report.logins = {
@@ -565,9 +568,7 @@ def _demo_pay(milestone) -> None:
     payment = funds.payment_create(
         milestone=milestone, client=milestone.contract.client, method="bank_transfer"
     )
-    funds.payment_succeeded(
-        payment=payment, by=User.objects.get(email=f"admin@{DEMO_DOMAIN}")
-    )
+    funds.payment_succeeded(payment=payment, by=User.objects.get(email=f"admin@{DEMO_DOMAIN}"))
 
 
 def _demo_advance(contract, *, step: int) -> None:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from marketplace import (
     views,
@@ -83,4 +83,5 @@ urlpatterns = [
     ),
     path("moderation/users/<int:user_id>/", views_moderation.user_review, name="moderation_user"),
     path("moderation/log/", views_moderation.log, name="moderation_log"),
+    path("", include("marketplace.urls_disputes")),
 ]

@@ -28,6 +28,7 @@ from marketplace.forms_contracts import (
 from marketplace.milestone_states import IllegalTransition
 from marketplace.models import Contract, ContractEvent, Delivery, Milestone
 from marketplace.private_files import private_file_response
+from marketplace.selectors.disputes import dispute_panel_for
 from marketplace.services import milestones as milestone_services
 
 # Each kind of ContractEvent in plain words; %(milestone)s is the milestone's title.
@@ -123,6 +124,9 @@ def _render_contract(
         "awaiting_funding": any(m.status == "awaiting_funding" for m in milestones),
         "can_cancel": can_cancel,
         "cancel_form": (cancel_form or ContractCancelForm()) if can_cancel else None,
+        "dispute_panel": dispute_panel_for(
+            contract=contract, viewer=request.user, milestones=milestones
+        ),
     }
     return TemplateResponse(request, "marketplace/contract_detail.html", context)
 

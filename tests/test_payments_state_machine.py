@@ -4,6 +4,8 @@ database's deferred balance trigger runs at every commit): fund, pay late or twi
 ledger check must pass: every transaction balances, no internal account is negative, held
 funds match the milestones' states, payouts never exceed what was released."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,11 +15,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from marketplace.locks import lock_milestone
 from marketplace.milestone_states import IllegalTransition
-from marketplace.models import Milestone, MilestoneStatus
+from marketplace.models import MemberProfile, Milestone, MilestoneStatus
 from marketplace.services import milestones as milestone_services
 from payments.models import LedgerAccount, PaymentStatus, Refund, RefundStatus
 from payments.selectors.ledger import ledger_breaches
-from payments.services import funds
+from payments.services import funds, payouts
 from tests.factories import AdminFactory, make_contract
 
 pytestmark = [
@@ -53,6 +55,8 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         price = sum(amount for _title, amount in milestones)
         contract = make_contract(price_cents=price, milestones=milestones)
+        # Members are paid by SEPA transfer: they need an IBAN.
+        MemberProfile.objects.filter(pk=contract.member_id).update(iban="BE71096123456769")
         self.contract_ids.append(contract.pk)
 
     @rule(data=st.data(), method=st.sampled_from(["bank_transfer", "card", "bancontact"]))
@@ -159,6 +163,42 @@ class MoneyMachine(RuleBasedStateMachine):
         with pytest.raises(ValidationError):
             funds.refund_record_sent(refund=extra)
         Refund.objects.filter(pk=extra.pk).update(status=RefundStatus.FAILED)
+
+    @rule(send=st.booleans())
+    def pay_members_out(self, send):
+        members = list(
+            LedgerAccount.objects.filter(
+                kind="member_payable",
+                balance_cents__gt=0,
+                member__contracts__in=self.contract_ids,
+            )
+            .values_list("member_id", flat=True)
+            .distinct()
+            .order_by("member_id")
+        )
+        if not members:
+            return
+        created = payouts.payout_batch_create(
+            rail="sepa",
+            by=self.admin,
+            execution_date=datetime.date.today(),
+            member_ids=members,
+            include_refunds=False,
+        )
+        if send:
+            payouts.payout_batch_mark_sent(batch=created.batch, by=self.admin)
+        else:
+            payouts.payout_batch_cancel(batch=created.batch, by=self.admin, reason="erreur")
+        if send:
+            # What was paid out is not payable a second time.
+            with pytest.raises(ValidationError):
+                payouts.payout_batch_create(
+                    rail="sepa",
+                    by=self.admin,
+                    execution_date=datetime.date.today(),
+                    member_ids=members,
+                    include_refunds=False,
+                )
 
     @invariant()
     def the_ledger_holds(self):

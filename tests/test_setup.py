@@ -101,4 +101,8 @@ def test_demo_money_is_on_the_ledger_and_balances():
     assert LedgerTransaction.objects.count() == postings > 0
     assert Invoice.objects.filter(kind="invoice").exists()
     assert PayoutBatch.objects.filter(status="sent").count() == 1
+    from marketplace.models import Dispute
+
+    assert Dispute.objects.filter(status="open").count() == 1
+    assert Dispute.objects.filter(status="decided").count() == 1
     assert ledger_breaches() == []

@@ -150,6 +150,8 @@ def milestone_start(*, milestone: Milestone, member: User) -> Milestone:
         milestone = lock_milestone(milestone.pk)
         _check_member(milestone, member)
         _check_active(milestone.contract)
+        if milestone.status == S.DISPUTED:  # only the dispute's end unfreezes it
+            raise milestone_states.IllegalTransition(milestone, S.IN_PROGRESS)
         milestone_states.transition(milestone, S.IN_PROGRESS)
         _record(milestone, "started", actor=member, fields=["submitted_at"])
     return milestone
@@ -258,6 +260,10 @@ def milestone_approve(*, milestone: Milestone, client: User) -> Milestone:
         milestone = lock_milestone(milestone.pk)
         _check_client(milestone, client)
         _check_active(milestone.contract)
+        # The state machine lets a dispute end in approval; the client approves only a
+        # delivery, never a disputed milestone (its money is frozen until the dispute ends).
+        if milestone.status != S.SUBMITTED:
+            raise milestone_states.IllegalTransition(milestone, S.APPROVED)
         _approve(milestone, actor=client, kind="approved", now=timezone.now())
     return milestone
 
@@ -273,6 +279,8 @@ def milestone_request_changes(*, milestone: Milestone, client: User, reason: str
         milestone = lock_milestone(milestone.pk)
         _check_client(milestone, client)
         _check_active(milestone.contract)
+        if milestone.status == S.DISPUTED:  # only the dispute's end unfreezes it
+            raise milestone_states.IllegalTransition(milestone, S.IN_PROGRESS)
         milestone_states.transition(milestone, S.IN_PROGRESS)
         _record(milestone, "changes_requested", actor=client, note=reason, fields=["submitted_at"])
         notify(

@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from marketplace.services.disputes import disputes_prompt_overdue
 from marketplace.services.jobs import jobs_expire
 from marketplace.services.milestones import milestones_auto_approve
 from marketplace.services.reviews import reviews_publish_due
@@ -12,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "One idempotent pass of the periodic work: expire jobs past their closing date, tell "
         "members about validations that expire soon, remind clients of deliveries waiting for "
-        "them and approve those left unanswered, publish reviews whose waiting time is over. Run it from cron or a systemd timer; "
+        "them and approve those left unanswered, publish reviews whose waiting time is over, tell "
+        "admins about disputes past a deadline. Run it from cron or a systemd timer; "
         "--every N repeats it every N seconds (the demo does this)."
     )
 
@@ -25,9 +27,12 @@ class Command(BaseCommand):
             notices = validations_notify_expiring(within_days=30)
             approved = milestones_auto_approve()
             published = reviews_publish_due()
+            # Disputes past a deadline are brought to the admins; nothing is decided here.
+            prompted = disputes_prompt_overdue()
             self.stdout.write(
                 f"{expired} job(s) expired, {notices} expiry notice(s) sent, "
-                f"{approved} milestone(s) approved automatically, {published} review(s) published."
+                f"{approved} milestone(s) approved automatically, {published} review(s) published, "
+                f"{prompted} dispute prompt(s) sent to admins."
             )
             if every <= 0:
                 return
