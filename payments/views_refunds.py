@@ -37,12 +37,8 @@ def milestone_refund(request: HttpRequest, contract_id: int, milestone_id: int) 
                 milestone=milestone, by=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    for item in errors:
-                        form.add_error(field if field in form.fields else None, item)
-            else:
-                form.add_error(None, error)
+            # A refusal by field ("reason", "iban") lands next to that field.
+            form.add_error(None, error)
         else:
             messages.success(
                 request,
@@ -100,12 +96,8 @@ def refund_iban(request: HttpRequest, refund_id: int) -> HttpResponse:
         try:
             refund_set_iban(refund=refund, iban=form.cleaned_data["iban"], by=request.user)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    for item in errors:
-                        form.add_error(field if field in form.fields else None, item)
-            else:
-                form.add_error(None, error)
+            # A refusal by field ("reason", "iban") lands next to that field.
+            form.add_error(None, error)
         else:
             messages.success(request, _("The refund will be paid in the next payout batch."))
             return redirect("refunds_pending")

@@ -3,15 +3,13 @@ exact ledger effects, corrections, conflicts of interest, permissions, notificat
 the queue's query count; races on PostgreSQL at the end."""
 
 import datetime
-import threading
-from collections.abc import Callable
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,6 +37,7 @@ from payments.models import AccountKind, LedgerTransaction, Refund, TransactionK
 from payments.selectors.ledger import account_balance, ledger_breaches
 from payments.services import funds
 from payments.services.ledger import account_for, ledger_post
+from tests.concurrency import race
 from tests.factories import (
     EXE_BYTES,
     PDF_BYTES,
@@ -971,33 +970,6 @@ def test_the_demo_seeds_one_open_and_one_decided_dispute_once():
 
 
 # --- PostgreSQL races ------------------------------------------------------------------------
-
-
-def race(count: int, action: Callable[[int], str]) -> list[str]:
-    """Run ``action(i)`` in ``count`` threads released together; collect each outcome (what it
-    returned, or the name of the exception it raised). Each thread closes its connection."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=20)
-            result = action(index)
-        except Exception as error:  # the outcome is what we count
-            result = type(error).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == count, "a thread hung"
-    return outcomes
 
 
 @pytest.mark.postgres

@@ -2,12 +2,9 @@
 append-only entries) and races on money — threads with their own connections, started
 together on a barrier."""
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from marketplace.models import MilestoneStatus
 from payments.models import (
@@ -21,39 +18,13 @@ from payments.models import (
 from payments.selectors.ledger import ledger_breaches
 from payments.services import funds
 from payments.services.ledger import account_for, ledger_post
+from tests.concurrency import race
 from tests.factories import AdminFactory, fund_milestone, make_contract
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def race(count: int, action: Callable[[int], str]) -> list[str]:
-    """Run ``action(i)`` in ``count`` threads released together; collect what each returned
-    (or the name of the exception it raised)."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=20)
-            result = action(index)
-        except Exception as error:  # the outcome is what we count
-            result = type(error).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == count, "a thread hung"
-    return outcomes
 
 
 def test_the_database_refuses_an_unbalanced_transaction_at_commit():

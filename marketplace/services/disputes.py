@@ -20,7 +20,6 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -56,8 +55,8 @@ from marketplace.selectors.disputes import (
     disputes_overdue,
 )
 from marketplace.services.notifications import notify
+from marketplace.submissions import check_submission
 from marketplace.templatetags.money import euros
-from matching import evidence as upload_checks
 
 S = MilestoneStatus
 MAX_TEXT_LENGTH = 5000
@@ -324,33 +323,16 @@ def dispute_answer(
 
 
 def _check_evidence(text: str, links: list[str], files: list[UploadedFile]) -> list:
-    errors: dict[str, list[str]] = {}
-    if not text.strip():
-        errors["text"] = [_("Explain what this evidence shows.")]
-    elif len(text) > MAX_TEXT_LENGTH:
-        errors["text"] = [_("At most %(max)d characters.") % {"max": MAX_TEXT_LENGTH}]
-    if len(links) > MAX_EVIDENCE_LINKS:
-        errors["links"] = [_("At most %(max)d links, please.") % {"max": MAX_EVIDENCE_LINKS}]
-    check_url = URLValidator(schemes=["http", "https"])
-    for link in links:
-        try:
-            check_url(link)
-        except ValidationError:
-            errors.setdefault("links", []).append(
-                _("“%(link)s” is not a web address (it should start with https://).")
-                % {"link": link}
-            )
-    if len(files) > MAX_EVIDENCE_FILES:
-        errors["files"] = [_("At most %(max)d files, please.") % {"max": MAX_EVIDENCE_FILES}]
-    checked = []
-    for upload in files:
-        try:
-            checked.append((upload, upload_checks.check_upload(upload)))
-        except ValidationError as error:
-            errors.setdefault("files", []).extend(error.messages)
-    if errors:
-        raise ValidationError(errors)
-    return checked
+    return check_submission(
+        text_field="text",
+        text=text,
+        empty_message=_("Explain what this evidence shows."),
+        links=links,
+        files=files,
+        max_text=MAX_TEXT_LENGTH,
+        max_links=MAX_EVIDENCE_LINKS,
+        max_files=MAX_EVIDENCE_FILES,
+    )
 
 
 def dispute_add_evidence(
@@ -617,22 +599,32 @@ def dispute_decide(
             note=f"{euros(member_part)} / {euros(client_part)}",
             now=now,
         )
-        for user in (dispute.contract.client, dispute.contract.member.user):
-            notify(
-                user=user,
-                message=gettext_lazy(
-                    "The cooperative decided the dispute about “%(milestone)s”: %(member)s to "
-                    "the member, %(client)s back to the client. Read the reasoning on the "
-                    "dispute's page."
-                ),
-                params={
-                    "milestone": dispute.milestone.title,
-                    "member": euros(member_part),
-                    "client": euros(client_part),
-                },
-                url=_dispute_url(dispute),
-            )
+        _notify_split(
+            dispute,
+            gettext_lazy(
+                "The cooperative decided the dispute about “%(milestone)s”: %(member)s to "
+                "the member, %(client)s back to the client. Read the reasoning on the "
+                "dispute's page."
+            ),
+            member_cents=member_part,
+            client_cents=client_part,
+        )
     return decision
+
+
+def _notify_split(dispute: Dispute, message, *, member_cents: int, client_cents: int) -> None:
+    """Tell both sides how the frozen amount is split (after commit, like every notice)."""
+    for user in (dispute.contract.client, dispute.contract.member.user):
+        notify(
+            user=user,
+            message=message,
+            params={
+                "milestone": dispute.milestone.title,
+                "member": euros(member_cents),
+                "client": euros(client_cents),
+            },
+            url=_dispute_url(dispute),
+        )
 
 
 def _correction_lines(dispute: Dispute, payment, *, old_member: int, new_member: int):
@@ -794,20 +786,15 @@ def dispute_correct(
             note=f"{euros(new_member)} / {euros(new_client)}",
             now=now,
         )
-        for user in (dispute.contract.client, dispute.contract.member.user):
-            notify(
-                user=user,
-                message=gettext_lazy(
-                    "The cooperative corrected its decision on “%(milestone)s”: now %(member)s "
-                    "to the member, %(client)s back to the client."
-                ),
-                params={
-                    "milestone": dispute.milestone.title,
-                    "member": euros(new_member),
-                    "client": euros(new_client),
-                },
-                url=_dispute_url(dispute),
-            )
+        _notify_split(
+            dispute,
+            gettext_lazy(
+                "The cooperative corrected its decision on “%(milestone)s”: now %(member)s "
+                "to the member, %(client)s back to the client."
+            ),
+            member_cents=new_member,
+            client_cents=new_client,
+        )
     return correction
 
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +31,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services.notifications import notify
-from matching import evidence
+from marketplace.submissions import check_submission
 
 S = MilestoneStatus
 MAX_DELIVERY_FILES = 10
@@ -158,33 +157,16 @@ def milestone_start(*, milestone: Milestone, member: User) -> Milestone:
 
 
 def _check_delivery(message: str, links: list[str], files: list[UploadedFile]) -> list:
-    errors: dict[str, list[str]] = {}
-    if not message.strip():
-        errors["message"] = [_("Tell the client what you deliver.")]
-    elif len(message) > MAX_MESSAGE_LENGTH:
-        errors["message"] = [_("At most %(max)d characters.") % {"max": MAX_MESSAGE_LENGTH}]
-    if len(links) > MAX_DELIVERY_LINKS:
-        errors["links"] = [_("At most %(max)d links, please.") % {"max": MAX_DELIVERY_LINKS}]
-    check_url = URLValidator(schemes=["http", "https"])
-    for link in links:
-        try:
-            check_url(link)
-        except ValidationError:
-            errors.setdefault("links", []).append(
-                _("“%(link)s” is not a web address (it should start with https://).")
-                % {"link": link}
-            )
-    if len(files) > MAX_DELIVERY_FILES:
-        errors["files"] = [_("At most %(max)d files, please.") % {"max": MAX_DELIVERY_FILES}]
-    checked = []
-    for upload in files:
-        try:
-            checked.append((upload, evidence.check_upload(upload)))
-        except ValidationError as error:
-            errors.setdefault("files", []).extend(error.messages)
-    if errors:
-        raise ValidationError(errors)
-    return checked
+    return check_submission(
+        text_field="message",
+        text=message,
+        empty_message=_("Tell the client what you deliver."),
+        links=links,
+        files=files,
+        max_text=MAX_MESSAGE_LENGTH,
+        max_links=MAX_DELIVERY_LINKS,
+        max_files=MAX_DELIVERY_FILES,
+    )
 
 
 def milestone_deliver(
