@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from marketplace.models import MilestoneStatus
 from marketplace.services import bids
@@ -215,7 +216,10 @@ def test_malformed_lines_are_listed_with_their_numbers_and_the_others_read():
 
 
 def test_a_file_without_the_columns_is_refused():
-    with pytest.raises(bank_csv.StatementFileError, match="bank reference"):
+    with (
+        translation.override("en"),
+        pytest.raises(bank_csv.StatementFileError, match="bank reference"),
+    ):
         bank_csv.read_statement(b"Date;Montant;Communication;Nom;IBAN\n31/03/2026;1;x;y;z\n")
 
 

@@ -17,7 +17,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from sepaxml.validation import try_valid_xml
 
 from marketplace.services import milestones as milestone_services
@@ -319,7 +319,8 @@ def test_a_pending_bank_refund_is_paid_back_through_the_batch(admin, amina):
 def test_a_refund_without_iban_waits_and_is_reported(admin, amina):
     refund = pending_bank_refund(iban="")
 
-    created = sepa_batch(admin)
+    with translation.override("en"):
+        created = sepa_batch(admin)
 
     assert not created.batch.lines.filter(kind=PayoutLineKind.CLIENT_REFUND).exists()
     assert any(f"#{refund.pk}" in s.reason for s in created.skipped)
@@ -353,7 +354,8 @@ def test_a_refund_beyond_what_the_ledger_owes_the_client_is_not_paid(admin):
         payment=refund.payment, amount_cents=refund.amount_cents, reason="x", iban=CLIENT_IBAN
     )
 
-    created = sepa_batch(admin)
+    with translation.override("en"):
+        created = sepa_batch(admin)
 
     assert created.batch.lines.get().refund == refund
     assert any(f"#{duplicate.pk}" in s.reason for s in created.skipped)
