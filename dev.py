@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -163,8 +164,34 @@ def command_run() -> None:
             localstripe.kill()
 
 
+def ensure_axe() -> None:
+    """axe-core, from npm, for the browser tests' accessibility audits (tests/axe/): installed
+    with `npm ci` when npm is there and the lock file changed since the last install. Without
+    npm, or offline, the tests that need it skip and say why."""
+    axe_dir = ROOT / "tests" / "axe"
+    lock = axe_dir / "package-lock.json"
+    stamp = axe_dir / "node_modules" / ".sirius-install-stamp"
+    npm = shutil.which("npm")
+    if npm is None or not lock.exists():
+        return
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    say("Installing axe-core for the accessibility tests (npm ci --prefix tests/axe)")
+    done = subprocess.run(
+        [npm, "ci", "--prefix", str(axe_dir), "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=ROOT,
+        check=False,
+    )
+    if done.returncode == 0:
+        stamp.write_text(wanted)
+    else:
+        say("npm ci failed: the accessibility audits will be skipped")
+
+
 def command_test(pytest_args: list[str]) -> None:
     ensure_environment()
+    ensure_axe()
     env = django_env()
     # The README's test command always runs on the embedded default database (SQLite);
     # .ci/run runs the suite a second time against PostgreSQL.

@@ -50,10 +50,15 @@ INSTALLED_APPS = [
     "marketplace",
     "matching",
     "payments",
+    "governance",
 ]
 
 MIDDLEWARE = [
+    "config.request_log.RequestIdMiddleware",
+    # Early: load balancers probe /health/ by IP address, before any host check, session or locale.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.SiriusCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -197,13 +202,25 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Sirius <bonjour@sirius.coop>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ----------------------------------------------------------------------------------
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL")}
-        if env_str("REDIS_URL", "")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# With REDIS_URL every app server shares one cache, and with it allauth's log-in rate limits,
+# DRF's throttles and the cached sessions: two app servers behave as one. The local memory
+# cache is per process, so it is only fit for a single development server.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sirius"),
+            # Fail fast (and let /health/ say so) rather than hang a worker on a lost Redis.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    # Sessions are written to the database and read through Redis: no session query on a
+    # warm cache, and nothing lost if Redis is flushed.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Background tasks -----------------------------------------------------------------------
 TASKS = {
@@ -219,6 +236,18 @@ MILESTONE_AUTO_APPROVE_DAYS = env_int("MILESTONE_AUTO_APPROVE_DAYS", 14)
 # DISPUTE_EVIDENCE_DAYS after opening. Then admins are prompted; nothing is decided automatically.
 DISPUTE_ANSWER_DAYS = env_int("DISPUTE_ANSWER_DAYS", 7)
 DISPUTE_EVIDENCE_DAYS = env_int("DISPUTE_EVIDENCE_DAYS", 14)
+
+# --- Governance (statutes) ------------------------------------------------------------------
+# Nominal value of one cooperative share (cents); bounds of a solidarity rate put to the vote
+# (basis points, 1000 = 10 %; the database caps rates at 5000); default quorum (% of the
+# members eligible at the opening); signatures of other members a member's draft needs to open.
+GOVERNANCE = {
+    "SHARE_VALUE_CENTS": env_int("GOVERNANCE_SHARE_VALUE_CENTS", 2500),
+    "RATE_MIN_BP": env_int("GOVERNANCE_RATE_MIN_BP", 0),
+    "RATE_MAX_BP": min(env_int("GOVERNANCE_RATE_MAX_BP", 2000), 5000),
+    "DEFAULT_QUORUM_PERCENT": env_int("GOVERNANCE_DEFAULT_QUORUM_PERCENT", 25),
+    "INITIATIVE_SIGNATURES": env_int("GOVERNANCE_INITIATIVE_SIGNATURES", 5),
+}
 
 # --- Payments -------------------------------------------------------------------------------
 # Without a real key the app talks to localstripe, the fake Stripe API that the run
@@ -258,7 +287,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error responses DRF gives around every view (401, 403...).
+    "DEFAULT_SCHEMA_CLASS": "marketplace.apis_schema.SiriusAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 20,
 }
@@ -284,21 +314,91 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------
+# Behind TLS (SIRIUS_HTTPS=true, i.e. production) the cookies are Secure and take the
+# `__Host-` prefix: the browser then refuses them unless they are Secure, Path=/ and carry no
+# Domain, so neither a subdomain nor a plain-HTTP page can plant or read them.
+SIRIUS_HTTPS = env_bool("SIRIUS_HTTPS", False) and not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Stricter than strict-origin-when-cross-origin: other sites (Stripe included) get no referrer.
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env_bool("SIRIUS_HTTPS", False):
+if SIRIUS_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe the app servers over plain HTTP: answer them, do not redirect them.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # security.W021 asks for HSTS preload. Preloading is the domain owner's decision, hard
+        # to undo (browsers ship the list) and binding on every subdomain: opt in with
+        # SECURE_HSTS_PRELOAD=true after submitting the domain, not by default.
+        SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
+    # The header the TLS-terminating proxy sets; empty when nothing sits in front of gunicorn.
+    _proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+    if _proxy_ssl_header:
+        SECURE_PROXY_SSL_HEADER = (
+            "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
+            "https",
+        )
 
+# Content-Security-Policy (django-csp). Scripts and styles come only from our own static files:
+# no inline <script>, no inline style attribute, no eval (htmx's is switched off in base.html).
+# Stripe.js's origin (localstripe's stand-in offline) is added per request by
+# config.csp.SiriusCSPMiddleware, so that it follows STRIPE_SECRET_KEY and LOCALSTRIPE_URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+if SIRIUS_HTTPS:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = True
+if env_str("CSP_REPORT_URI", ""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env_str("CSP_REPORT_URI")]
+
+# --- Logging --------------------------------------------------------------------------------
+# One line per record on stdout (systemd's journal or the container runtime keeps it), as
+# key=value pairs with the request id that gunicorn's access log also prints: greppable.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.request_log.RequestIdFilter"}},
+    "formatters": {
+        "keyvalue": {
+            "format": (
+                "%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s "
+                "msg=%(message)r"
+            ),
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": "keyvalue",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import (
+    AccountErasure,
     Bid,
     BidMessage,
     BidMilestone,
@@ -97,6 +98,9 @@ class MemberProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
     inlines = [MemberLanguageInline]
+    # Membership changes only through the member register (governance.services), which
+    # keeps its dated history: eligibility to vote is read from it.
+    readonly_fields = ["membership_status", "membership_since"]
 
 
 class JobSkillInline(admin.TabularInline):
@@ -165,6 +169,15 @@ class ModerationLogAdmin(ReadOnlyAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["target_repr", "reason", "actor__email"]
     list_select_related = ["actor", "target_type"]
+
+
+@admin.register(AccountErasure)
+class AccountErasureAdmin(ReadOnlyAdmin):
+    """Erased accounts (GDPR): who and when, never the erased data."""
+
+    list_display = ["erased_at", "user", "requested_by"]
+    list_select_related = ["user", "requested_by"]
+    search_fields = ["user__full_name"]
 
 
 @admin.register(Notification)
@@ -338,4 +351,6 @@ class JobLanguageAdmin(admin.ModelAdmin):
     list_filter = ["min_level", "language"]
     list_select_related = ["job", "language"]
     search_fields = ["job__title"]
+
+
 import marketplace.admin_disputes  # noqa: E402,F401

@@ -16,21 +16,32 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters.fields import ModelMultipleChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import APIException, NotAuthenticated, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from marketplace import access
-from marketplace.forms_jobs import MAX_EUROS, to_cents
+from marketplace.apis_schema import (
+    MAX_DATABASE_ID,
+    ErrorOutput,
+    EurosField,
+    StrictBooleanFilter,
+    StrictCursorPagination,
+    text_field,
+)
+from marketplace.forms_jobs import to_cents
 from marketplace.job_states import IllegalTransition
 from marketplace.models import Job, JobCategory, JobLanguage, JobSkill, JobStatus, Role, WorkMode
 from marketplace.models.jobs import BudgetType, SkillImportance, default_closing_date
+from marketplace.page_cache import cache_anonymous_page
 from marketplace.regions import COMMUNE_CHOICES
 from marketplace.services import jobs as job_services
 from marketplace.services.jobs import JobInput, LanguageNeed, SkillNeed
@@ -73,10 +84,6 @@ class ServiceErrorsMixin:
         elif isinstance(exc, IllegalTransition):
             exc = Conflict(str(exc))
         return super().handle_exception(exc)
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 # --- Permissions (the rules themselves live in marketplace.access and the User model) -----------
@@ -216,12 +223,8 @@ def job_response(request: Request, job: Job, status_code: int = status.HTTP_200_
 # --- Input --------------------------------------------------------------------------------------
 
 
-def euros_field() -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=8,
-        decimal_places=2,
-        min_value=Decimal("1"),
-        max_value=MAX_EUROS,
+def euros_field() -> EurosField:
+    return EurosField(
         required=False,
         allow_null=True,
         default=None,
@@ -242,6 +245,16 @@ class LanguageNeedInput(serializers.Serializer):
     min_level = serializers.ChoiceField(choices=CEFRLevel.choices, default=CEFRLevel.B1)
 
 
+def complete_items(items: list[dict], *, required: str, defaults: dict) -> list[dict]:
+    """The items of a nested list, whole. On PATCH, DRF validates nested items partially too
+    (their required fields and defaults skipped): a list given at all is given in full."""
+    if any(required not in item for item in items):
+        raise serializers.ValidationError(
+            _("Each item needs its “%(field)s”.") % {"field": required}
+        )
+    return [{**defaults, **item} for item in items]
+
+
 class JobWriteInput(serializers.Serializer):
     """What a client writes. Missing optional fields take their defaults on POST and PUT and are
     left as they are on PATCH (skills and languages included)."""
@@ -253,8 +266,8 @@ class JobWriteInput(serializers.Serializer):
         "hourly_rate": "hourly_rate_cents",
     }
 
-    title = serializers.CharField(max_length=120)
-    description = serializers.CharField(max_length=10000, help_text="Markdown.")
+    title = text_field(max_length=120)
+    description = text_field(max_length=10000, help_text="Markdown.")
     category = serializers.ChoiceField(choices=JobCategory.choices)
     budget_type = serializers.ChoiceField(choices=BudgetType.choices, default=BudgetType.FIXED)
     budget_min = euros_field()
@@ -280,12 +293,21 @@ class JobWriteInput(serializers.Serializer):
         return value
 
     def validate_skills(self, value: list[dict]) -> list[dict]:
+        value = complete_items(
+            value,
+            required="skill",
+            defaults={
+                "importance": SkillImportance.ESSENTIAL,
+                "min_level": SkillLevel.INTERMEDIATE,
+            },
+        )
         ids = [need["skill"].pk for need in value]
         if len(ids) != len(set(ids)):
             raise serializers.ValidationError(_("This skill is already in the list."))
         return value
 
     def validate_languages(self, value: list[dict]) -> list[dict]:
+        value = complete_items(value, required="code", defaults={"min_level": CEFRLevel.B1})
         codes = [need["code"].code for need in value]
         if len(codes) != len(set(codes)):
             raise serializers.ValidationError(_("This language is already in the list."))
@@ -364,12 +386,40 @@ class JobWriteInput(serializers.Serializer):
 MAX_SEARCH_WORDS = 10
 
 
+# Budgets beyond these find nothing anyway; past them the cents overflow a database integer.
+BUDGET_FILTER_LIMIT = Decimal("1000000000")
+
+
+def clamp_euros(value: Decimal) -> Decimal:
+    return max(-BUDGET_FILTER_LIMIT, min(value, BUDGET_FILTER_LIMIT))
+
+
+class KnownIdsField(ModelMultipleChoiceField):
+    """Django's field, except that an id beyond a database integer is refused like any unknown
+    id (400) instead of overflowing the query (500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            is_number = isinstance(pk, str) and pk.strip().lstrip("+-").isdigit()
+            if is_number and not 0 < int(pk) <= MAX_DATABASE_ID:
+                raise DjangoValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
+class KnownIdsFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = KnownIdsField
+
+
 class JobFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q",
         label="Words of the title, description or skills (accents ignored)",
     )
-    skills = django_filters.ModelMultipleChoiceFilter(
+    skills = KnownIdsFilter(
         queryset=Skill.objects.all(),
         method="filter_skills",
         label="Skill ids: jobs that need any of them (repeat the parameter)",
@@ -390,7 +440,7 @@ class JobFilter(django_filters.FilterSet):
         label="Budget at most (euros; top of a range or rate times hours)",
     )
     commune = django_filters.ChoiceFilter(choices=COMMUNE_CHOICES)
-    remote = django_filters.BooleanFilter(
+    remote = StrictBooleanFilter(
         method="filter_remote",
         label="true: can be done remotely (remote or hybrid); false: on site only",
     )
@@ -438,10 +488,10 @@ class JobFilter(django_filters.FilterSet):
         )
 
     def filter_budget_min(self, queryset: QuerySet[Job], name: str, value) -> QuerySet[Job]:
-        return queryset.filter(budget_cents__gte=to_cents(value))
+        return queryset.filter(budget_cents__gte=to_cents(clamp_euros(value)))
 
     def filter_budget_max(self, queryset: QuerySet[Job], name: str, value) -> QuerySet[Job]:
-        return queryset.filter(budget_cents__lte=to_cents(value))
+        return queryset.filter(budget_cents__lte=to_cents(clamp_euros(value)))
 
     def filter_remote(self, queryset: QuerySet[Job], name: str, value: bool) -> QuerySet[Job]:
         if value:
@@ -449,10 +499,8 @@ class JobFilter(django_filters.FilterSet):
         return queryset.filter(work_mode=WorkMode.ON_SITE)
 
 
-class JobBoardPagination(CursorPagination):
+class JobBoardPagination(StrictCursorPagination):
     ordering = ("-published_at", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class MyJobsPagination(JobBoardPagination):
@@ -473,7 +521,15 @@ class JobListCreateApi(ServiceErrorsMixin, generics.ListAPIView):
 
     serializer_class = JobOutput
     filterset_class = JobFilter
+    # JSON only: the skills and languages lists have no form encoding.
+    parser_classes = [JSONParser]
     pagination_class = JobBoardPagination  # MyJobsPagination for mine=true, see paginator
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Anonymous reads of the board are served from the page cache (marketplace.page_cache):
+        # a request with credentials or a session is always answered afresh.
+        return cache_anonymous_page(super().as_view(**initkwargs))
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.request.method == "POST":
@@ -501,7 +557,12 @@ class JobListCreateApi(ServiceErrorsMixin, generics.ListAPIView):
             if not self.request.user.is_authenticated:
                 raise NotAuthenticated
             return jobs_for_output().filter(client=self.request.user)
-        return jobs_for_output().filter(status=JobStatus.PUBLISHED, is_hidden=False)
+        # The search columns are the bulk of a row and the output never shows them.
+        return (
+            jobs_for_output()
+            .filter(status=JobStatus.PUBLISHED, is_hidden=False)
+            .defer("search_text", "search_vector", "contact_flags")
+        )
 
     @extend_schema(parameters=[JobListScopeInput])
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -524,6 +585,8 @@ class JobListCreateApi(ServiceErrorsMixin, generics.ListAPIView):
 class JobDetailApi(ServiceErrorsMixin, APIView):
     """A job, if you may see it (a draft is 'not found' to anybody but its client and moderators).
     PUT and PATCH: its client edits it; an edited published job goes back to review."""
+
+    parser_classes = [JSONParser]
 
     @extend_schema(responses={200: JobOutput, 404: ErrorOutput})
     def get(self, request: Request, job_id: int) -> Response:
@@ -601,7 +664,7 @@ class JobRejectApi(ServiceErrorsMixin, APIView):
     permission_classes = [IsModerator]
 
     class RejectInput(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000)
+        reason = text_field(max_length=2000)
 
     @extend_schema(operation_id="jobs_reject", request=RejectInput, responses=TRANSITION_RESPONSES)
     def post(self, request: Request, job_id: int) -> Response:

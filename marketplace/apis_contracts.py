@@ -5,8 +5,6 @@ The same rules as the pages: every object comes through marketplace.access (404 
 viewer may not see), every change through one service (marketplace.services.bids). Errors:
 400 invalid input, 403 not yours to do, 404 not found, 409 already decided."""
 
-from decimal import Decimal
-
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
@@ -15,14 +13,21 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import access
-from marketplace.apis import Conflict, ErrorOutput, ServiceErrorsMixin, format_euros
-from marketplace.forms_jobs import MAX_EUROS, to_cents
+from marketplace.apis import (
+    Conflict,
+    ErrorOutput,
+    ServiceErrorsMixin,
+    complete_items,
+    format_euros,
+)
+from marketplace.apis_schema import EurosField, StrictCursorPagination, text_field
+from marketplace.forms_jobs import to_cents
 from marketplace.milestone_states import IllegalTransition as IllegalMilestoneTransition
 from marketplace.models import (
     Bid,
@@ -183,19 +188,12 @@ def contracts_for_output() -> QuerySet[Contract]:
 # --- Input --------------------------------------------------------------------------------------
 
 
-def euros_input(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=8,
-        decimal_places=2,
-        min_value=Decimal("1"),
-        max_value=MAX_EUROS,
-        help_text="Euros, excluding VAT, as a decimal string: “800.00”.",
-        **kwargs,
-    )
+def euros_input(**kwargs) -> EurosField:
+    return EurosField(help_text="Euros, excluding VAT, as a decimal string: “800.00”.", **kwargs)
 
 
 class BidMilestoneInput(serializers.Serializer):
-    title = serializers.CharField(max_length=120)
+    title = text_field(max_length=120)
     amount = euros_input()
     due_date = serializers.DateField()
 
@@ -209,8 +207,13 @@ class BidWriteInput(serializers.Serializer):
         min_value=1, max_value=2000, required=False, allow_null=True, default=None
     )
     start_date = serializers.DateField()
-    cover_message = serializers.CharField(max_length=5000)
+    cover_message = text_field(max_length=5000)
     milestones = BidMilestoneInput(many=True, min_length=1, max_length=bid_services.MAX_MILESTONES)
+
+    def validate_milestones(self, value: list[dict]) -> list[dict]:
+        for name in ("title", "amount", "due_date"):
+            value = complete_items(value, required=name, defaults={})
+        return value
 
     def bid_input(self, bid: Bid | None = None) -> BidInput:
         """The service's input; the service checks the rules that span fields (amounts add up
@@ -248,10 +251,8 @@ class BidWriteInput(serializers.Serializer):
 # --- Bids of a job ------------------------------------------------------------------------------
 
 
-class NewestFirstPagination(CursorPagination):
+class NewestFirstPagination(StrictCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class JobBidsApi(ContractErrorsMixin, generics.ListAPIView):
@@ -261,6 +262,8 @@ class JobBidsApi(ContractErrorsMixin, generics.ListAPIView):
     serializer_class = BidOutput
     pagination_class = NewestFirstPagination
     filter_backends: list = []
+    # JSON only: the milestones list has no form encoding.
+    parser_classes = [JSONParser]
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.request.method == "POST":
@@ -307,6 +310,7 @@ class BidDetailApi(ContractErrorsMixin, APIView):
     else). PATCH: its member changes it while it is active and the job takes bids."""
 
     permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="bids_retrieve", responses={200: BidOutput, 404: ErrorOutput})
     def get(self, request: Request, bid_id: int) -> Response:
@@ -452,15 +456,19 @@ class MilestoneDeliverApi(ContractErrorsMixin, APIView):
     multipart/form-data to attach files)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser]
 
     class DeliverInput(serializers.Serializer):
-        message = serializers.CharField(max_length=milestone_services.MAX_MESSAGE_LENGTH)
+        message = text_field(max_length=milestone_services.MAX_MESSAGE_LENGTH)
         links = serializers.ListField(
             child=serializers.CharField(max_length=500),
             required=False,
             default=list,
             max_length=milestone_services.MAX_DELIVERY_LINKS,
         )
+
+    class DeliverWithFilesInput(DeliverInput):
+        # Files only travel in multipart/form-data; in JSON the key is not read at all.
         files = serializers.ListField(
             child=serializers.FileField(),
             required=False,
@@ -472,13 +480,15 @@ class MilestoneDeliverApi(ContractErrorsMixin, APIView):
         operation_id="milestones_deliver",
         request={
             "application/json": DeliverInput,
-            "multipart/form-data": DeliverInput,
+            "multipart/form-data": DeliverWithFilesInput,
         },
         responses=MILESTONE_ACTION_RESPONSES,
     )
     def post(self, request: Request, milestone_id: int) -> Response:
         milestone = access.access_milestone(viewer=request.user, milestone_id=milestone_id)
-        serializer = self.DeliverInput(data=request.data)
+        is_multipart = request.content_type.startswith("multipart/form-data")
+        input_class = self.DeliverWithFilesInput if is_multipart else self.DeliverInput
+        serializer = input_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         milestone_services.milestone_deliver(
@@ -486,7 +496,7 @@ class MilestoneDeliverApi(ContractErrorsMixin, APIView):
             member=request.user,
             message=data["message"],
             links=data["links"],
-            files=data["files"],
+            files=data.get("files", []),
         )
         return milestone_response(request, milestone)
 
@@ -511,7 +521,7 @@ class MilestoneRequestChangesApi(ContractErrorsMixin, APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     class RequestChangesInput(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000)
+        reason = text_field(max_length=2000)
 
     @extend_schema(
         operation_id="milestones_request_changes",

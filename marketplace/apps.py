@@ -9,4 +9,9 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self) -> None:
-        from marketplace import checks  # noqa: F401  (registers the system checks)
+        from marketplace import (
+            checks,  # noqa: F401  (registers the system checks)
+            page_cache,
+        )
+
+        page_cache.connect_signals()

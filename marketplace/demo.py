@@ -264,6 +264,12 @@ def demo_world_create() -> DemoReport:
 
     seed_disputes(admin=admin)  # one open dispute, one decided
     _demo_payouts(admin)
+    from payments.demo_solidarity import seed_solidarity_uses
+
+    seed_solidarity_uses(admin=admin)  # the public solidarity page has uses to show
+    from governance.demo import seed_governance
+
+    seed_governance(admin=admin)  # register history, one open vote, one closed
 
     report.logins = {
         "client": f"boulangerie@{DEMO_DOMAIN}",

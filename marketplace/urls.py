@@ -84,4 +84,5 @@ urlpatterns = [
     path("moderation/users/<int:user_id>/", views_moderation.user_review, name="moderation_user"),
     path("moderation/log/", views_moderation.log, name="moderation_log"),
     path("", include("marketplace.urls_disputes")),
+    path("", include("marketplace.urls_privacy")),
 ]

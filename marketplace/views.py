@@ -28,21 +28,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "client_profile": getattr(user, "client_profile", None) if user.is_client else None,
         "member_profile": member_profile,
-        "fits": _jobs_that_fit(member_profile) if member_profile else [],
+        "fits": selectors.member_dashboard_fits(member=member_profile) if member_profile else [],
     }
     return TemplateResponse(request, "marketplace/dashboard.html", context)
-
-
-def _jobs_that_fit(member) -> list[tuple]:
-    """The three jobs that fit the member best, with the reasons (the matching engine)."""
-    from matching.candidates import rank_jobs_for_member
-    from matching.explain import Explainer
-
-    explainer = Explainer()
-    return [
-        (job, ranked.score, explainer.text(ranked))
-        for job, ranked in rank_jobs_for_member(member, limit=3)
-    ]
 
 
 @access.role_required(Role.CLIENT)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_htmx.http import push_url
 
 from marketplace.models import JobCategory
+from marketplace.page_cache import cache_anonymous_page
 from marketplace.regions import COMMUNE_CHOICES
 from marketplace.selectors.jobs import (
     Cursor,
@@ -201,6 +202,7 @@ class JobBoardForm(forms.Form):
         return f"{path}?{query.urlencode()}" if query else path
 
 
+@cache_anonymous_page
 def job_board(request: HttpRequest) -> HttpResponse:
     form = JobBoardForm(request.GET)
     form.is_valid()  # errors are shown beside their fields; params() keeps the valid values

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,7 +18,8 @@ from marketplace.forms_jobs import (
     formset_initial,
     job_input,
 )
-from marketplace.models import Job, JobStatus, Notification, Role
+from marketplace.models import Job, JobLanguage, JobSkill, JobStatus, Notification, Role
+from marketplace.page_cache import cache_anonymous_page
 from marketplace.private_files import private_file_response
 from marketplace.services import jobs as job_services
 from marketplace.services.notifications import notifications_mark_read
@@ -121,9 +122,14 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("job_detail", job_id=job.pk)
 
 
+@cache_anonymous_page
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    # Four queries: the job with its client, then its skills, languages (each joined to its
+    # reference row) and attachments.
     queryset = Job.objects.select_related("client__client_profile").prefetch_related(
-        "skills__skill", "languages__language", "attachments"
+        Prefetch("skills", queryset=JobSkill.objects.select_related("skill")),
+        Prefetch("languages", queryset=JobLanguage.objects.select_related("language")),
+        "attachments",
     )
     job = access.access_job(viewer=request.user, job_id=job_id, queryset=queryset)
     is_owner = request.user.is_authenticated and job.client_id == request.user.pk

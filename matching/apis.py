@@ -6,6 +6,7 @@ from rest_framework import generics, permissions, serializers
 from rest_framework.pagination import CursorPagination
 
 from marketplace.access import access_public_member_profile
+from marketplace.apis_schema import StrictBooleanFilter
 from matching import selectors
 from matching.models import MemberLanguage, Skill, SkillClaim
 from matching.search import normalise
@@ -119,7 +120,7 @@ class MemberLanguageOutput(serializers.ModelSerializer):
 
 class MemberLanguageFilter(django_filters.FilterSet):
     code = django_filters.CharFilter(field_name="language__code")
-    validated = django_filters.BooleanFilter(method="filter_validated")
+    validated = StrictBooleanFilter(method="filter_validated")
 
     class Meta:
         model = MemberLanguage

@@ -33,8 +33,8 @@ def skill_search_view(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "skills": skill_search(query=query),
-        # The id of the <select> to fill in; it ends up inside a script attribute, so only a
-        # plain field id is accepted.
+        # The id of the <select> to fill in (data-skill-target, read by static/js/skill_picker.js);
+        # only a plain field id is accepted.
         "target": target if PICKER_TARGET.fullmatch(target) else "",
     }
     if request.htmx:

@@ -7,7 +7,14 @@ from django.shortcuts import get_object_or_404
 
 from marketplace.access import access_milestone, is_moderator
 from marketplace.models import Milestone, User
-from payments.models import BankStatement, Invoice, Payment, PayoutBatch, Refund
+from payments.models import (
+    BankStatement,
+    Invoice,
+    Payment,
+    PayoutBatch,
+    Refund,
+    SolidarityUse,
+)
 
 
 def access_milestone_to_pay(*, viewer: User, milestone_id: int) -> Milestone:
@@ -60,3 +67,12 @@ def access_refund(*, viewer: User, refund_id: int) -> Refund:
     """Refunds are handled by the cooperative: staff only, 404 for anybody else."""
     require_staff(viewer)
     return get_object_or_404(Refund.objects.select_related("payment"), pk=refund_id)
+
+
+def access_solidarity_use(*, viewer: User, use_id: int) -> SolidarityUse:
+    """Uses of the solidarity fund are recorded and corrected by staff: 404 for anybody else
+    (the public sees them on the transparency page, read-only)."""
+    require_staff(viewer)
+    return get_object_or_404(
+        SolidarityUse.objects.select_related("transaction", "posted_by"), pk=use_id
+    )

@@ -20,6 +20,7 @@ from payments.models import (
     PayoutLine,
     Refund,
     SolidarityRate,
+    SolidarityUse,
     StripeEvent,
 )
 
@@ -174,3 +175,13 @@ class SolidarityRateAdmin(ReadOnlyAdmin):
 
     list_display = ["effective_from", "rate_bp", "source"]
     search_fields = ["source"]
+
+
+@admin.register(SolidarityUse)
+class SolidarityUseAdmin(ReadOnlyAdmin):
+    """Uses are recorded and corrected (by reversal) on the staff page "Solidarity fund"."""
+
+    list_display = ["spent_on", "category", "amount_cents", "description", "posted_by"]
+    list_filter = ["category"]
+    search_fields = ["description"]
+    list_select_related = ["posted_by"]

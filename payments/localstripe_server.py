@@ -38,7 +38,7 @@ def use_state_file(path: Path) -> None:
     def try_load_from_disk(self: Store) -> None:
         try:
             with path.open("rb") as state:
-                saved = pickle.load(state)  # noqa: S301 - our own file, written below
+                saved = pickle.load(state)  # noqa: S301 - our own file, written below  # nosec B301
         except FileNotFoundError:
             return
         self.clear()

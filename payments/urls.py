@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("payments.urls_payouts")),
     path("", include("payments.urls_invoices")),
     path("", include("payments.urls_refunds")),
+    path("", include("payments.urls_solidarity")),
 ]

@@ -87,13 +87,23 @@ class SkillClaimFactory(DjangoModelFactory):
     description = "J'ai fait les feuilles de style du site de la boulangerie."
 
 
-# Smallest valid files of each accepted type, and one that only pretends to be a PDF.
+# Smallest valid files of each accepted type (real images: uploads are decoded with Pillow), and
+# one that only pretends to be a PDF.
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG_BYTES = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4830000000049454e44ae426082"
-)
-JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def _tiny_image(format_name: str) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(buffer, format_name)
+    return buffer.getvalue()
+
+
+PNG_BYTES = _tiny_image("PNG")
+JPEG_BYTES = _tiny_image("JPEG")
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
 
 

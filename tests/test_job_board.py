@@ -643,3 +643,139 @@ def test_in_a_browser_filters_swap_the_results_push_the_url_and_back_restores(
     page.press("#id_budget_max", "Enter")
     expect(page.locator("#id_budget_max_error .errorlist")).to_have_count(0)
     assert page.evaluate("window.sameDocument") is True
+
+
+# --- The anonymous page cache (marketplace.page_cache) --------------------------------------
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.SIRIUS_PAGE_CACHE = True
+
+
+def csrf_tokens(response) -> list[str]:
+    return re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())
+
+
+def test_an_anonymous_board_is_served_from_the_cache_without_a_query(
+    client, poster, page_cache, django_assert_num_queries
+):
+    JobFactory(client=poster, title="Refonte du site de la friterie")
+    first = client.get(BOARD)
+    assert first["X-Page-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        second = client.get(BOARD)
+    assert second["X-Page-Cache"] == "hit"
+    assert "Refonte du site de la friterie" in second.content.decode()
+    assert second["Vary"] == first["Vary"]
+
+
+def test_the_cached_board_is_never_stale_after_a_job_changes(client, poster, page_cache):
+    job = JobFactory(client=poster, title="Boutique de la librairie")
+    assert "Boutique de la librairie" in client.get(BOARD).content.decode()
+    # A new job is published, and the first one's title is edited: both show at once.
+    JobFactory(client=poster, title="Site du théâtre")
+    job.title = "Boutique en ligne de la librairie"
+    job.save()
+    page = client.get(BOARD)
+    assert page["X-Page-Cache"] == "miss"
+    assert "Site du théâtre" in page.content.decode()
+    assert "Boutique en ligne de la librairie" in page.content.decode()
+
+
+def test_a_job_hidden_by_a_moderator_leaves_the_cached_pages_at_once(client, poster, page_cache):
+    from marketplace.services.moderation import content_set_hidden
+    from tests.factories import UserFactory
+
+    job = JobFactory(client=poster, title="Offre douteuse")
+    detail = reverse("job_detail", args=[job.pk])
+    assert client.get(detail).status_code == 200
+    assert client.get(detail)["X-Page-Cache"] == "hit"
+    assert "Offre douteuse" in client.get(BOARD).content.decode()
+    moderator = UserFactory(is_staff=True)
+    content_set_hidden(target=job, moderator=moderator, hidden=True, reason="Spam")
+    assert client.get(detail).status_code == 404
+    assert "Offre douteuse" not in client.get(BOARD).content.decode()
+
+
+def test_the_cache_keeps_no_csrf_token_and_gives_each_visitor_their_own(client, poster, page_cache):
+    from django.test import Client
+
+    JobFactory(client=poster)
+    client.get(BOARD)
+    other = Client()
+    cached = other.get(BOARD)
+    assert cached["X-Page-Cache"] == "hit"
+    body = cached.content.decode()
+    assert "csrf-placeholder" not in body
+    tokens = set(csrf_tokens(cached))
+    assert len(tokens) == 1
+    assert tokens.isdisjoint(csrf_tokens(client.get(BOARD)))
+    # The token works: the visitor's cookie was set with it, and a POST with both passes.
+    assert "csrftoken" in other.cookies or any("csrf" in name for name in other.cookies)
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = other.cookies
+    answer = strict.post(
+        reverse("language_switch"),
+        {"language": "en", "next": BOARD, "csrfmiddlewaretoken": tokens.pop()},
+    )
+    assert answer.status_code == 302
+
+
+def test_the_cache_keeps_one_page_per_language(client, poster, page_cache, settings):
+    JobFactory(client=poster)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(BOARD)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(BOARD)
+    assert french["X-Page-Cache"] == "miss"
+    assert '<html lang="en"' in english.content.decode()
+    assert '<html lang="fr"' in french.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    again = client.get(BOARD)
+    assert again["X-Page-Cache"] == "hit"
+    assert '<html lang="en"' in again.content.decode()
+    assert again["Content-Language"] == "en"
+
+
+def test_htmx_partials_and_full_pages_are_cached_apart(client, poster, page_cache):
+    JobFactory(client=poster)
+    client.get(BOARD)
+    partial = client.get(BOARD, **HTMX)
+    assert partial["X-Page-Cache"] == "miss"
+    assert "<html" not in partial.content.decode()
+    assert "<html" not in client.get(BOARD, **HTMX).content.decode()
+    assert "<html" in client.get(BOARD).content.decode()
+
+
+def test_a_logged_in_user_is_never_served_a_cached_page(client, poster, page_cache):
+    from tests.factories import MemberFactory
+
+    JobFactory(client=poster)
+    client.get(BOARD)
+    assert client.get(BOARD)["X-Page-Cache"] == "hit"
+    member = MemberFactory()
+    client.force_login(member)
+    page = client.get(BOARD)
+    assert "X-Page-Cache" not in page
+    assert reverse("account_logout") in page.content.decode()
+    # Nor is what they saw kept for the next anonymous visitor.
+    client.logout()
+    client.cookies.clear()
+    assert reverse("account_logout") not in client.get(BOARD).content.decode()
+
+
+def test_the_jobs_api_caches_anonymous_reads_only(client, poster, page_cache):
+    from rest_framework.authtoken.models import Token
+
+    JobFactory(client=poster, title="Application de réservation")
+    url = reverse("api-job-list")
+    client.get(url)
+    cached = client.get(url)
+    assert cached["X-Page-Cache"] == "hit"
+    assert cached.json()["results"][0]["title"] == "Application de réservation"
+    token = Token.objects.create(user=poster)
+    mine = client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert "X-Page-Cache" not in mine
+    JobFactory(client=poster, title="Nouvelle offre")
+    assert client.get(url).json()["results"][0]["title"] == "Nouvelle offre"

@@ -114,7 +114,12 @@ def test_the_whole_path_writes_one_event_per_step(contract, first):
     # Approval releases the held funds in the same transaction (payments.services.funds).
     assert first.status == S.RELEASED and first.approved_at is not None
     assert kinds(contract) == [
-        "contract_created", "funded", "started", "delivered", "approved", "released"
+        "contract_created",
+        "funded",
+        "started",
+        "delivered",
+        "approved",
+        "released",
     ]
     contract.refresh_from_db()
     assert contract.status == "active"  # the second milestone is still open
@@ -123,9 +128,7 @@ def test_the_whole_path_writes_one_event_per_step(contract, first):
 def test_only_staff_or_the_payments_flow_mark_a_milestone_paid(contract, first):
     from payments.services import funds
 
-    payment = funds.payment_create(
-        milestone=first, client=contract.client, method="bank_transfer"
-    )
+    payment = funds.payment_create(milestone=first, client=contract.client, method="bank_transfer")
     for user in (contract.client, member_of(contract)):
         with pytest.raises(PermissionDenied):
             funds.payment_succeeded(payment=payment, by=user)

@@ -157,3 +157,174 @@ def test_a_milestone_cannot_be_settled_twice_concurrently():
     assert set(outcomes) - {"settled"} <= {ValidationError.__name__}
     assert LedgerTransaction.objects.filter(kind=TransactionKind.SETTLEMENT).count() == 1
     assert ledger_breaches() == []
+
+
+# --- Releases, payouts and invoice numbers under concurrency ---------------------------------
+
+
+@pytest.fixture
+def cheap_passwords(settings):
+    # Argon2 for every factory-made account would cost seconds; no race here is about passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _delivered_milestone():
+    from marketplace.services import milestones as services
+
+    contract = make_contract()
+    milestone = contract.milestones.get(position=1)
+    fund_milestone(milestone)
+    member = contract.member.user
+    services.milestone_start(milestone=milestone, member=member)
+    services.milestone_deliver(milestone=milestone, member=member, message="Livré.")
+    return contract, milestone
+
+
+def test_twenty_concurrent_releases_of_one_approved_milestone_post_once(cheap_passwords):
+    from marketplace.locks import lock_milestone
+    from marketplace.models import Milestone
+
+    # Given a milestone approved but not yet released (as a crash between the two would leave
+    # it, were they not one transaction), and twenty workers releasing it at once
+    contract, milestone = _delivered_milestone()
+    Milestone.objects.filter(pk=milestone.pk).update(status=MilestoneStatus.APPROVED)
+
+    def release(_index):
+        with transaction.atomic():
+            funds.milestone_release(milestone=lock_milestone(milestone.pk), by=None)
+        return "released"
+
+    outcomes = race(20, release)
+
+    # Then one release is posted; the other nineteen found the milestone released already
+    assert outcomes.count("released") == 1
+    assert set(outcomes) - {"released"} == {ValidationError.__name__}
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.RELEASE).count() == 1
+    milestone.refresh_from_db()
+    assert milestone.status == MilestoneStatus.RELEASED
+    payable = LedgerAccount.objects.get(code=f"member_payable:member:{contract.member_id}")
+    assert payable.balance_cents == 72000
+    assert ledger_breaches() == []
+
+
+def test_client_approvals_racing_the_auto_approval_pass_release_once(cheap_passwords):
+    import datetime
+
+    from django.utils import timezone
+
+    from marketplace.services import milestones as services
+
+    # Given a delivery whose automatic approval is due, the client clicking "approve" ten times
+    # while ten passes of the periodic job run
+    contract, milestone = _delivered_milestone()
+    later = timezone.now() + datetime.timedelta(days=services.auto_approve_days() + 1)
+
+    def act(index):
+        if index % 2:
+            services.milestone_approve(milestone=milestone, client=contract.client)
+            return "approved"
+        return f"auto:{services.milestones_auto_approve(now=later)}"
+
+    outcomes = race(20, act)
+
+    # Then exactly one of the twenty approved it, and its funds were released once
+    assert outcomes.count("approved") + outcomes.count("auto:1") == 1
+    assert set(outcomes) <= {"approved", "auto:1", "auto:0", "IllegalTransition"}
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.RELEASE).count() == 1
+    assert ledger_breaches() == []
+
+
+def test_twenty_concurrent_payouts_of_one_released_milestone_pay_it_once(cheap_passwords):
+    from django.utils import timezone
+
+    from payments.models import PayoutBatch, PayoutBatchStatus, PayoutLine, PayoutRail
+    from payments.services import payouts
+
+    # Given one released milestone (720 € payable to the member, who has an IBAN)
+    contract, milestone = _delivered_milestone()
+    from marketplace.services import milestones as services
+
+    services.milestone_approve(milestone=milestone, client=contract.client)
+    member = contract.member
+    member.iban = "BE71096123456769"
+    member.save(update_fields=["iban"])
+    admin = AdminFactory()
+
+    # When twenty staff requests export its payout at once...
+    def export(_index):
+        payouts.payout_batch_create(
+            rail=PayoutRail.SEPA,
+            by=admin,
+            execution_date=timezone.localdate(),
+            member_ids=[member.pk],
+        )
+        return "exported"
+
+    exported = race(20, export)
+    # ...and then twenty mark the one batch sent at once
+    batch = PayoutBatch.objects.get()
+
+    def send(_index):
+        payouts.payout_batch_mark_sent(batch=batch, by=admin)
+        return "sent"
+
+    sent = race(20, send)
+
+    # Then the milestone's money is exported once and leaves the bank once
+    assert exported.count("exported") == 1
+    assert set(exported) - {"exported"} == {ValidationError.__name__}
+    assert sent == ["sent"] * 20  # marking a sent batch sent again is a no-op, not an error
+    assert PayoutLine.objects.get().amount_cents == 72000
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.PAYOUT_EXPORTED).count() == 1
+    assert LedgerTransaction.objects.filter(kind=TransactionKind.PAYOUT_SENT).count() == 1
+    assert PayoutBatch.objects.get().status == PayoutBatchStatus.SENT
+    assert LedgerAccount.objects.get(code=f"member_payable:member:{member.pk}").balance_cents == 0
+    assert ledger_breaches() == []
+
+
+def test_invoices_and_credit_notes_issued_at_once_share_numbers_without_gap_or_duplicate(
+    cheap_passwords,
+):
+    from collections import Counter
+
+    from payments.models import Invoice, InvoiceKind, InvoiceSequence
+    from payments.services.invoices import credit_note_issue
+
+    # Given six milestones already invoiced and six waiting for their payment to be recorded
+    admin = AdminFactory()
+    invoiced = []
+    for _ in range(6):
+        milestone = make_contract().milestones.get(position=1)
+        invoiced.append(Invoice.objects.get(payment=fund_milestone(milestone, by=admin)))
+    pending = [
+        funds.payment_create(
+            milestone=(contract := make_contract()).milestones.get(position=1),
+            client=contract.client,
+            method="bank_transfer",
+        )
+        for _ in range(6)
+    ]
+
+    # When six credit notes and six invoices are issued at the same instant
+    def issue(index):
+        if index < 6:
+            credit_note_issue(invoice=invoiced[index], net_cents=1000, reason="Remise", by=admin)
+            return "credit_note"
+        funds.payment_succeeded(payment=pending[index - 6], by=admin)
+        return "invoice"
+
+    outcomes = race(12, issue)
+
+    # Then the eighteen documents of the year are numbered 1..18: no gap, no duplicate
+    assert sorted(outcomes) == ["credit_note"] * 6 + ["invoice"] * 6
+    rows = list(Invoice.objects.values_list("sequence_number", "number", "kind"))
+    numbers = [sequence for sequence, _number, _kind in rows]
+    assert [n for n, count in Counter(numbers).items() if count > 1] == []
+    assert len({number for _sequence, number, _kind in rows}) == len(rows) == 18
+    assert sorted(numbers) == list(range(1, 19))
+    assert Counter(kind for *_rest, kind in rows) == {
+        InvoiceKind.INVOICE: 12,
+        InvoiceKind.CREDIT_NOTE: 6,
+    }
+    assert InvoiceSequence.objects.get().last_number == 18
+    assert ledger_breaches() == []

@@ -111,3 +111,85 @@ def test_notifications_page_query_count_is_constant(
     Notification.objects.bulk_create(Notification(user=user, message=str(i)) for i in range(20))
     with django_assert_num_queries(len(baseline.captured_queries)):
         client.get(reverse("notifications"))
+
+
+# --- The pages of the benchmark (bench/http_bench.py) ---------------------------------------
+
+
+def test_job_board_and_api_query_counts_are_constant_and_small(client, django_assert_num_queries):
+    from tests.factories import ClientFactory, JobFactory
+
+    poster = ClientFactory()
+    JobFactory(client=poster)
+    # Board: skills and languages of the filter form, then jobs, their skills, their languages.
+    with django_assert_num_queries(5):
+        client.get(reverse("job_board"))
+    # Jobs API list: jobs, their skills, their languages.
+    with django_assert_num_queries(3):
+        client.get(reverse("api-job-list"))
+    for _ in range(25):
+        JobFactory(client=poster)
+    with django_assert_num_queries(5):
+        response = client.get(reverse("job_board"))
+    assert len(response.context["page"].cards) == 20
+    with django_assert_num_queries(3):
+        assert len(client.get(reverse("api-job-list")).json()["results"]) == 20
+
+
+def test_job_detail_for_a_visitor_runs_four_queries(client, django_assert_num_queries):
+    from tests.factories import JobFactory
+
+    job = JobFactory(
+        skills=[
+            ("style sheet languages", "essential", "intermediate"),
+            ("JavaScript", "nice", "beginner"),
+        ]
+    )
+    # The job with its client, its skills, its languages, its attachments.
+    with django_assert_num_queries(4):
+        response = client.get(reverse("job_detail", args=[job.pk]))
+    assert response.status_code == 200
+
+
+def test_member_dashboard_ranks_jobs_once_then_reads_the_cache(
+    client, django_assert_num_queries, django_assert_max_num_queries, settings
+):
+    from tests.factories import JobFactory
+    from tests.test_matching import member_with
+
+    member = member_with([("style sheet languages", "validated", "advanced")])
+    client.force_login(member.user)
+    JobFactory(title="Site vitrine de la boulangerie")
+    client.get(reverse("dashboard"))  # warm the per-process language-code cache
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(member.user)
+    with django_assert_max_num_queries(25) as ranking:
+        first = client.get(reverse("dashboard"))
+    assert [fit.title for fit in first.context["fits"]] == ["Site vitrine de la boulangerie"]
+    # Again: the ranking's queries are gone, only the session, the user, the member, the
+    # unread notices remain.
+    with django_assert_max_num_queries(len(ranking.captured_queries) - 4) as cached:
+        again = client.get(reverse("dashboard"))
+    assert again.context["fits"] == first.context["fits"]
+    for _ in range(5):
+        JobFactory()
+    with django_assert_num_queries(len(ranking.captured_queries)):
+        client.get(reverse("dashboard"))
+    with django_assert_num_queries(len(cached.captured_queries)):
+        client.get(reverse("dashboard"))
+
+
+def test_member_dashboard_fits_follow_the_members_skills(client):
+    from matching.models import SkillClaim
+    from tests.factories import JobFactory
+    from tests.test_matching import member_with
+
+    member = member_with([("style sheet languages", "validated", "advanced")])
+    client.force_login(member.user)
+    JobFactory(title="Site vitrine de la boulangerie")
+    assert len(client.get(reverse("dashboard")).context["fits"]) == 1
+    # The member loses the skill: the cached fits go with it.
+    SkillClaim.objects.get(member=member).delete()
+    assert client.get(reverse("dashboard")).context["fits"] == []

@@ -47,8 +47,10 @@ from marketplace.models.jobs import (
 )
 from marketplace.models.moderation import ModerationAction, ModerationLog, Report
 from marketplace.models.notifications import Notification
+from marketplace.models.privacy import AccountErasure
 
 __all__ = [
+    "AccountErasure",
     "Bid",
     "BidMessage",
     "BidMilestone",

@@ -1,5 +1,5 @@
 """Reads of the marketplace app, one module per sub-domain."""
 
-from marketplace.selectors.accounts import member_languages
+from marketplace.selectors.accounts import member_dashboard_fits, member_languages
 
-__all__ = ["member_languages"]
+__all__ = ["member_dashboard_fits", "member_languages"]

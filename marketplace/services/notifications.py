@@ -27,7 +27,10 @@ def notify(
     if email and user.is_active and user.email:
         body = f"{text}\n\n{settings.SITE_URL}{url}" if url else text
         transaction.on_commit(
-            lambda: send_email.enqueue(subject=f"[Sirius] {text[:120]}", body=body, to=[user.email])
+            # A header may not hold a line break (BadHeaderError): people's text can.
+            lambda: send_email.enqueue(
+                subject=f"[Sirius] {' '.join(text[:120].split())}", body=body, to=[user.email]
+            )
         )
     return notification
 

@@ -30,6 +30,7 @@ from payments.models.payouts import (
     PayoutRail,
 )
 from payments.models.rates import SolidarityRate
+from payments.models.solidarity import SolidarityUse, SolidarityUseCategory
 
 __all__ = [
     "EXTERNAL_KINDS",
@@ -56,6 +57,8 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "SolidarityRate",
+    "SolidarityUse",
+    "SolidarityUseCategory",
     "StatementLineStatus",
     "StripeEvent",
     "StripeEventStatus",

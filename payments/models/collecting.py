@@ -51,9 +51,7 @@ class Payment(models.Model):
     structured_communication = models.CharField(
         _("structured communication"), max_length=12, unique=True, null=True, blank=True
     )
-    stripe_payment_intent_id = models.CharField(
-        max_length=255, unique=True, null=True, blank=True
-    )
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # True for the payment that funded its milestone. A second payment that also succeeds (the
     # client paid by card and by transfer) is money received, not a funding: it is refunded.
     funded_milestone = models.BooleanField(default=False)

@@ -25,10 +25,15 @@ class AccountKind(models.TextChoices):
     VAT_PAYABLE = "vat_payable", _("VAT payable")
     STRIPE_CLEARING = "stripe", _("Stripe clearing (external)")
     BANK = "bank", _("bank account (external)")
+    # What the solidarity fund paid for, outside our books (training, equipment...): its
+    # balance is everything the fund has spent, net of corrections (payments.SolidarityUse).
+    SOLIDARITY_SPENT = "solidarity_spent", _("solidarity fund spending (external)")
 
 
 # Accounts that mirror money outside our books: the only ones allowed below zero.
-EXTERNAL_KINDS = frozenset({AccountKind.STRIPE_CLEARING, AccountKind.BANK})
+EXTERNAL_KINDS = frozenset(
+    {AccountKind.STRIPE_CLEARING, AccountKind.BANK, AccountKind.SOLIDARITY_SPENT}
+)
 
 
 class LedgerAccount(models.Model):

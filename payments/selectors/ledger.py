@@ -20,8 +20,7 @@ from payments.models import (
 
 def account_balance(code: str) -> int:
     return (
-        LedgerAccount.objects.filter(code=code).values_list("balance_cents", flat=True).first()
-        or 0
+        LedgerAccount.objects.filter(code=code).values_list("balance_cents", flat=True).first() or 0
     )
 
 

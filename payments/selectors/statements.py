@@ -32,6 +32,9 @@ class ReleasedMilestone:
     net_cents: int
     solidarity_cents: int
     member_cents: int
+    # A split (dispute decision, agreement): the part of the payment, VAT included, owed back
+    # to the client rather than released.
+    refunded_cents: int = 0
 
     @property
     def milestone(self):
@@ -81,6 +84,10 @@ def member_statement(member: MemberProfile) -> MemberStatement:
                     "entries__amount_cents",
                     filter=Q(entries__account__kind=AccountKind.SOLIDARITY_FUND),
                 ),
+                refunded_cents=Sum(
+                    "entries__amount_cents",
+                    filter=Q(entries__account__kind=AccountKind.CLIENT_REFUND_PAYABLE),
+                ),
                 gross_cents=_funding("gross_cents"),
                 vat_cents=_funding("vat_cents"),
                 net_cents=_funding("net_cents"),
@@ -96,6 +103,7 @@ def member_statement(member: MemberProfile) -> MemberStatement:
                 net_cents=tx.net_cents or 0,
                 solidarity_cents=tx.solidarity_cents or 0,
                 member_cents=tx.member_cents or 0,
+                refunded_cents=tx.refunded_cents or 0,
             )
             for tx in transactions
         ]

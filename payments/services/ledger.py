@@ -133,7 +133,8 @@ def ledger_post(
 
         locked = {
             account.pk: account
-            for account in LedgerAccount.objects.select_for_update().filter(pk__in=merged)
+            for account in LedgerAccount.objects.select_for_update()
+            .filter(pk__in=merged)
             .order_by("pk")
         }
         for pk, amount in sorted(merged.items()):
@@ -152,8 +153,7 @@ def ledger_post(
 def ledger_reverse(*, original: LedgerTransaction, memo: str, by=None) -> LedgerTransaction:
     """A correction: a new transaction with every entry of ``original`` negated."""
     lines = [
-        (entry.account, -entry.amount_cents)
-        for entry in original.entries.select_related("account")
+        (entry.account, -entry.amount_cents) for entry in original.entries.select_related("account")
     ]
     return ledger_post(
         key=f"reversal-{original.pk}",

@@ -25,7 +25,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -228,9 +228,16 @@ def stripe_webhook_receive(*, payload: bytes, signature: str) -> StripeEvent:
             return stored
     except Exception as error:
         logger.exception("Stripe event %s (%s) failed", event["id"], event["type"])
-        StripeEvent.objects.filter(event_id=event["id"]).update(
-            status=StripeEventStatus.FAILED,
-            error=f"{error.__class__.__name__}: {error}"[:2000],
-            attempts=F("attempts") + 1,
-        )
+        if not connection.is_usable():
+            # The database connection was lost mid-processing (its transaction rolled back
+            # with it): record the failure on a fresh one rather than fail to answer 500.
+            connection.close()
+        try:
+            StripeEvent.objects.filter(event_id=event["id"]).update(
+                status=StripeEventStatus.FAILED,
+                error=f"{error.__class__.__name__}: {error}"[:2000],
+                attempts=F("attempts") + 1,
+            )
+        except DatabaseError:
+            logger.exception("could not record the failure of Stripe event %s", event["id"])
         raise WebhookProcessingFailed(str(error)) from error

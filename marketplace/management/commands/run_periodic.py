@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from governance.services import proposals_close_due, proposals_open_due
 from marketplace.services.disputes import disputes_prompt_overdue
 from marketplace.services.jobs import jobs_expire
 from marketplace.services.milestones import milestones_auto_approve
@@ -14,7 +15,8 @@ class Command(BaseCommand):
         "One idempotent pass of the periodic work: expire jobs past their closing date, tell "
         "members about validations that expire soon, remind clients of deliveries waiting for "
         "them and approve those left unanswered, publish reviews whose waiting time is over, tell "
-        "admins about disputes past a deadline. Run it from cron or a systemd timer; "
+        "admins about disputes past a deadline, close votes past their closing time and open "
+        "scheduled ones. Run it from cron or a systemd timer; "
         "--every N repeats it every N seconds (the demo does this)."
     )
 
@@ -29,10 +31,14 @@ class Command(BaseCommand):
             published = reviews_publish_due()
             # Disputes past a deadline are brought to the admins; nothing is decided here.
             prompted = disputes_prompt_overdue()
+            # Votes: close those past their closing time (results published), open those due.
+            closed_votes = proposals_close_due()
+            opened_votes = proposals_open_due()
             self.stdout.write(
                 f"{expired} job(s) expired, {notices} expiry notice(s) sent, "
                 f"{approved} milestone(s) approved automatically, {published} review(s) published, "
-                f"{prompted} dispute prompt(s) sent to admins."
+                f"{prompted} dispute prompt(s) sent to admins, "
+                f"{closed_votes} vote(s) closed, {opened_votes} vote(s) opened."
             )
             if every <= 0:
                 return
