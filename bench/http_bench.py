@@ -293,9 +293,17 @@ def measure(
             base + page.path, cookie=page.cookie, duration=duration, connections=connections
         )
         results.append(Result(page, rps, p50, p99, errors))
-        print(f"  measured {page.name:<28} {rps:9.0f} req/s", flush=True)
+        print(
+            f"  measured {page.name:<28} {rps:9.0f} req/s   load average {load_average()}",
+            flush=True,
+        )
     print_table(results)
     return results
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages: the run is only meaningful on a quiet machine."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def print_table(results: list[Result]) -> None:
@@ -430,7 +438,8 @@ def main() -> None:
     print(
         f"Database {connection.settings_dict['NAME']}: {job_count:,} jobs; "
         f"cache {args.redis_url}; gunicorn {args.workers} sync workers; wrk {args.connections} "
-        f"connections; {os.cpu_count()} CPUs shared by server, database and wrk"
+        f"connections; {os.cpu_count()} CPUs shared by server, database and wrk; "
+        f"load average at start {load_average()}"
     )
     print(f"Pages: job {facts['job']}, search {facts['search']}, member {facts['member']}")
     connection.close()

@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.csp.SiriusCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous hits of the cached job pages, before sessions, CSRF, locale and the rest (it
+    # re-applies what they add; see marketplace/page_cache.py).
+    "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,7 +212,8 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing its client object (see config/cache.py).
+            "BACKEND": "config.cache.SiriusRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sirius"),
             # Fail fast (and let /health/ say so) rather than hang a worker on a lost Redis.

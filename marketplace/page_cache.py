@@ -9,6 +9,18 @@ requests never read or fill it: nothing user-specific is ever served to somebody
 The CSRF token is not cached: the page is rendered with a placeholder in its place, and each
 hit puts in the token of the request it answers.
 
+Where hits are served: ``AnonymousPageCacheMiddleware``, placed right after the security, CSP
+and static-file middleware, answers a hit before sessions, CSRF, authentication, locale,
+messages, htmx and allauth run (profiled: they were most of a hit's CPU). It re-applies what
+those layers would have added to the same page for an anonymous visitor — the language
+(cookie, else French: what AccountLocaleMiddleware picks when nobody is logged in) with its
+Content-Language and ``Vary: Cookie``, X-Frame-Options, Content-Length, and the CSRF token
+issued by Django's own CsrfViewMiddleware (the visitor's secret from their cookie, or a new
+one with the cookie set under the production name and flags, a freshly masked token in the
+page). The security middleware and CSP around it add their headers to hits as to any
+response. A miss goes on through the whole stack to the view, whose decorator renders and
+stores the page.
+
 Invalidation: every cached entry carries the jobs version it was rendered at, and a hit must
 match the current version. The version changes whenever a job, its skills, languages or
 attachments, or the reference data the pages show (skills, skill groups, languages), is saved
@@ -29,8 +41,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 
 VERSION_KEY = "sirius:jobs-pages:version"
 # A bound on anything that changes with time alone ("published in the last 24 hours").
@@ -90,11 +104,11 @@ def is_anonymous_request(request: HttpRequest) -> bool:
     )
 
 
-def page_key(request: HttpRequest) -> str:
+def page_key(request: HttpRequest, language: str | None = None) -> str:
     parts = [
         request.get_host(),
         request.get_full_path(),
-        translation.get_language() or "",
+        language or translation.get_language() or "",
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-History-Restore-Request", ""),
         request.headers.get("Accept", ""),
@@ -142,6 +156,7 @@ def cache_anonymous_page(view: Callable) -> Callable:
                 "status": response.status_code,
                 "content": content,
                 "has_csrf": has_csrf,
+                "xframe_exempt": getattr(response, "xframe_options_exempt", False),
                 "headers": [(name, response[name]) for name in KEPT_HEADERS if name in response],
             }
             cache.set(key, entry, PAGE_TIMEOUT)
@@ -153,6 +168,62 @@ def cache_anonymous_page(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+class AnonymousPageCacheMiddleware:
+    """Serves anonymous hits before the rest of the stack (see the module's docstring).
+
+    Must come after SecurityMiddleware, the CSP middleware and WhiteNoise, before
+    SessionMiddleware. Only paths under the cached views' prefixes cost a cache look-up."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
+        self.supported = {code for code, _name in settings.LANGUAGES}
+        self._prefixes: tuple[str, ...] | None = None
+
+    def prefixes(self) -> tuple[str, ...]:
+        if self._prefixes is None:
+            self._prefixes = (reverse("job_board"), reverse("api-job-list"))
+        return self._prefixes
+
+    def language_for(self, request: HttpRequest) -> str:
+        # AccountLocaleMiddleware's choice for a visitor who is not logged in.
+        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        return cookie if cookie in self.supported else settings.LANGUAGE_CODE
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            _enabled()
+            # A CSRF secret kept in the session needs the session: the whole stack then.
+            and not settings.CSRF_USE_SESSIONS
+            and request.path.startswith(self.prefixes())
+            and is_anonymous_request(request)
+        ):
+            response = self.hit(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def hit(self, request: HttpRequest) -> HttpResponse | None:
+        language = self.language_for(request)
+        key = page_key(request, language)
+        found = cache.get_many([VERSION_KEY, key])
+        entry = found.get(key)
+        if entry is None or entry["version"] != (found.get(VERSION_KEY) or jobs_version()):
+            return None
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        # As CsrfViewMiddleware does: the visitor's secret from their cookie (a malformed
+        # cookie is replaced), the token masked afresh by get_token(), the cookie set if needed.
+        self.csrf.process_request(request)
+        response = _from_entry(request, entry)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Cookie",))
+        if not entry.get("xframe_exempt") and "X-Frame-Options" not in response:
+            response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
+        response["Content-Length"] = str(len(response.content))
+        return self.csrf.process_response(request, response)
 
 
 # --- A member's own fits (the dashboard) --------------------------------------------------------

@@ -8,6 +8,9 @@ from django.db import connection
 
 from tests.factories import ClientFactory, MemberFactory, UserFactory, ValidatorFactory
 
+# What production hashes passwords with, before the tests switch to a fast hasher.
+PRODUCTION_PASSWORD_HASHERS = list(settings.PASSWORD_HASHERS)
+
 CHROMIUM = "/usr/bin/chromium"
 # Debian's Chromium, as this machine runs it (see shared STACK.md): no downloaded browser.
 CHROMIUM_ARGS = [
@@ -86,6 +89,12 @@ def _plain_static_and_mail(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Argon2 (100 MB, several passes) is the point in production and a second per user on a
+    # loaded CI machine: tests hash with MD5. tests/test_accounts.py checks the real setting.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *PRODUCTION_PASSWORD_HASHERS,
+    ]
     # Tests read response.context, which a page served from the anonymous page cache does not
     # have: the cache is on only in the tests that enable it (tests/test_job_board.py).
     settings.SIRIUS_PAGE_CACHE = False

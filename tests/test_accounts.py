@@ -6,6 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from marketplace.models import ClientProfile, MemberProfile, User
+from tests.conftest import PRODUCTION_PASSWORD_HASHERS
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,10 @@ def confirmation_link(message) -> str:
     return match.group(1)
 
 
-def test_signup_sends_a_verification_mail_then_login_works(client):
-    # Given a visitor who signs up as a member
+def test_signup_sends_a_verification_mail_then_login_works(client, settings):
+    # Given the site's real password hashers (the tests' fast one aside)
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
+    # And a visitor who signs up as a member
     response = client.post(reverse("account_signup"), SIGNUP)
     assert response.status_code == 302
     assert response.url == reverse("account_email_verification_sent")

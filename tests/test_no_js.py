@@ -21,15 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from marketplace.models import Bid, Contract, Job, Review
 from matching.models import Language, Skill
 from payments.models import Payment, PaymentStatus
-from tests.browser_support import (
-    AXE_JS,
-    TIMEOUT_MS,
-    AxeAudit,
-    log_in,
-    new_page,
-    switch_language,
-    totp_code,
-)
+from tests.browser_support import TIMEOUT_MS, log_in, new_page, switch_language, totp_code
 from tests.factories import PASSWORD, AdminFactory, ClientFactory, JobFactory, MemberFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -70,15 +62,6 @@ def test_the_journey_works_without_javascript(live_server, browser: Browser, req
     css = Skill.objects.get(label_en="style sheet languages")
     french = Language.objects.get(code="fr")
     other = JobFactory(title="Boutique en ligne pour la librairie", category="eshop")
-    # The pages this walk reaches and the journey test does not (empty search results, the bank
-    # transfer pages) are audited with axe-core too, when it is installed; this test does not
-    # need it otherwise.
-    audit = AxeAudit(source=AXE_JS.read_text(encoding="utf-8")) if AXE_JS.exists() else None
-
-    def audited(page: Page) -> None:
-        if audit is not None:
-            audit.check(page)
-
     visitor, client_page, admin_page, member_page = (
         no_js_page(browser, base, request) for _ in range(4)
     )
@@ -96,14 +79,12 @@ def test_the_journey_works_without_javascript(live_server, browser: Browser, req
     filters.locator("[name=q]").fill("introuvable")
     filters.locator("button[type=submit]").click()
     expect(page.locator("main ol.job-cards > li")).to_have_count(0)
-    audited(page)
     page.goto("/jobs/")
     page.locator(f"main a[href='{reverse('job_detail', args=[other.pk])}']").first.click()
     expect(page.locator("main h1")).to_contain_text("librairie")
     switch_language(page, "en")
     expect(page).to_have_url(f"{base}{reverse('job_detail', args=[other.pk])}")
     expect(page.locator("header nav a[href='/accounts/login/']")).to_have_text("Log in")
-    audited(page)
     switch_language(page, "fr")
 
     # --- The client logs in and posts a job -------------------------------------------------
@@ -179,18 +160,15 @@ def test_the_journey_works_without_javascript(live_server, browser: Browser, req
     communication = payment.structured_communication
     expect(page.locator("main")).to_contain_text(communication[-4:])
     expect(page.locator("main")).to_contain_text(re.compile(r"1\s210,00"))
-    audited(page)
 
     # --- The admin records the transfer as received --------------------------------------------
     page = admin_page
     page.goto(reverse("bank_transfers"))
-    audited(page)
     received = form_of(page, reverse("bank_transfer_mark_received", args=[payment.pk]))
     received.locator("input[name$=amount]").fill("1210,00")
     received.locator("button[type=submit]").click()
     expect(page).to_have_url(f"{base}{reverse('bank_transfers')}")
     expect(page.locator("main .message-success")).to_be_visible()
-    audited(page)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
 
@@ -240,5 +218,3 @@ def test_the_journey_works_without_javascript(live_server, browser: Browser, req
     expect(page.locator("header nav a[href='/accounts/login/']")).to_be_visible()
     page.goto(reverse("dashboard"))
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    if audit is not None:
-        assert not audit.violations, audit.report()

@@ -121,7 +121,7 @@ def test_production_settings_from_the_environment():
     assert values["X_FRAME_OPTIONS"] == "DENY"
     assert values["SECURE_CROSS_ORIGIN_OPENER_POLICY"] == "same-origin"
     # a shared cache and persistent database connections
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE_BACKEND"] == "config.cache.SiriusRedisCache"  # Django's, client reused
     assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     assert values["DB_ENGINE"] == "django.db.backends.postgresql"
     assert values["CONN_MAX_AGE"] > 0
@@ -468,16 +468,19 @@ def gunicorn_env(database_url: str, prefix: str) -> dict[str, str]:
 @pytest.mark.postgres
 @needs_redis
 @pytest.mark.django_db(transaction=True)
-def test_a_session_opened_on_one_app_server_works_on_the_other(tmp_path):
+def test_a_session_opened_on_one_app_server_works_on_the_other(tmp_path, settings):
     import re
 
     import requests
     from django.db import connection
 
+    from tests.conftest import PRODUCTION_PASSWORD_HASHERS
     from tests.factories import PASSWORD, ClientFactory
     from tests.test_payments_localstripe import free_port, serving
 
-    # Given two gunicorns on the same PostgreSQL database and Redis (as behind a load balancer)
+    # Given two gunicorns on the same PostgreSQL database and Redis (as behind a load balancer),
+    # and a password hashed as production hashes it (the tests' fast hasher is not theirs)
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
     user = ClientFactory()
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

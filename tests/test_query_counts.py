@@ -151,6 +151,26 @@ def test_job_detail_for_a_visitor_runs_four_queries(client, django_assert_num_qu
     assert response.status_code == 200
 
 
+def test_cached_public_pages_run_no_query_for_a_visitor(settings, django_assert_num_queries):
+    """With the page cache on (as in production), a visitor's second read of the board, a job
+    page and the jobs API list is answered before the session and auth layers: no query."""
+    from django.test import Client
+
+    from tests.factories import JobFactory
+
+    settings.SIRIUS_PAGE_CACHE = True
+    job = JobFactory()
+    for _ in range(25):
+        JobFactory(client=job.client)
+    urls = [reverse("job_board"), reverse("job_detail", args=[job.pk]), reverse("api-job-list")]
+    for url in urls:
+        assert Client().get(url)["X-Page-Cache"] == "miss"
+    for url in urls:
+        with django_assert_num_queries(0):
+            response = Client().get(url)
+        assert response["X-Page-Cache"] == "hit"
+
+
 def test_member_dashboard_ranks_jobs_once_then_reads_the_cache(
     client, django_assert_num_queries, django_assert_max_num_queries, settings
 ):
