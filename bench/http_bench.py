@@ -214,7 +214,7 @@ def pick_pages() -> tuple[list[Page], dict]:
     engine = import_module(settings.SESSION_ENGINE)
     session = engine.SessionStore()
     session[SESSION_KEY] = str(member.user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = member.user.get_session_auth_hash()
     session.set_expiry(24 * 3600)
     session.create()

@@ -115,8 +115,10 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's, loading the session's user with their profiles and unread count
+    # in one query (marketplace/auth_backends.py).
+    "marketplace.auth_backends.SiriusModelBackend",
+    "marketplace.auth_backends.SiriusAuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -225,6 +227,16 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Template fragments made only of links and translations (the logged-in navigation, the
+# dashboard's lists of links), cached by role and language with {% cache ... using="fragments" %}.
+# They change only with the code, which a deploy restarts: each process keeps its own copy, and
+# no data is in them that another app server could see differently.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "sirius-fragments",
+    "TIMEOUT": None,
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- Background tasks -----------------------------------------------------------------------
 TASKS = {

@@ -14,5 +14,5 @@ def bell(request: HttpRequest) -> HttpResponse:
         # Nothing to show, and htmx leaves the page as it is on a 204.
         return HttpResponse(status=204)
     # The count comes from marketplace.context_processors.site_context (UNREAD_NOTIFICATIONS),
-    # as on every page: one query, the same figure as the full page would show.
+    # as on every page: loaded with the user, the same figure as the full page would show.
     return TemplateResponse(request, "marketplace/includes/bell.html")

@@ -913,13 +913,13 @@ class TestPages:
 
         login_staff(client, admin)
         client.get(reverse("dispute_queue"))  # warm the session
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             response = client.get(reverse("dispute_queue"))
         assert response.status_code == 200
         # More open disputes, same number of queries.
         open_dispute(submitted_milestone())
         open_dispute(submitted_milestone())
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             response = client.get(reverse("dispute_queue"))
         assert len(response.context["disputes"]) == 3
 

@@ -502,13 +502,13 @@ def test_the_list_costs_the_same_for_one_or_many_invoices(client, django_assert_
     contract = contract_for(owner, milestones=(("Un", 50000), ("Deux", 50000), ("Trois", 100000)))
     paid_invoice(contract=contract, position=1)
     client.force_login(owner)
-    # session + user, the page of invoices (with contracts, jobs, corrected invoices), and the
-    # unread notifications of the page's header
-    with django_assert_num_queries(4):
+    # the session, the user (with their profiles and unread count, marketplace/auth_backends.py),
+    # the page of invoices (with contracts, jobs, corrected invoices)
+    with django_assert_num_queries(3):
         client.get(reverse("my_invoices"))
     paid_invoice(contract=contract, position=2)
     refunded_credit_note(paid_invoice(contract=contract, position=3))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = client.get(reverse("my_invoices"))
     assert len(response.context["rows"]) == 4
 
@@ -518,7 +518,7 @@ def test_staff_see_every_invoice_and_filter_them(client, django_assert_num_queri
     admin = AdminFactory()
     client.force_login(admin)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         everything = client.get(reverse("my_invoices"))
     one = client.get(reverse("my_invoices"), {"q": invoices[0].client.email})
     credit_notes = client.get(reverse("my_invoices"), {"kind": "credit_note"})

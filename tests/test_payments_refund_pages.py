@@ -82,7 +82,7 @@ def test_pending_refunds_are_listed_for_staff_only(client, funded, django_assert
     assert client.get(reverse("refunds_pending")).status_code == 404
     staff_client(client)
     client.get(reverse("refunds_pending"))  # warm the session and MFA checks
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         page = client.get(reverse("refunds_pending"))
     body = page.content.decode()
     assert page.status_code == 200

@@ -688,7 +688,7 @@ def test_the_pay_page_query_count(client, milestone, django_assert_num_queries):
     client.force_login(milestone.contract.client)
     client.get(pay_url(milestone))  # warm the session and the language
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = client.get(pay_url(milestone))
 
     assert response.status_code == 200
@@ -698,7 +698,7 @@ def test_the_return_page_query_count(client, milestone, django_assert_num_querie
     payment = fund_milestone(milestone, method="bank_transfer")
     client.force_login(milestone.contract.client)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("stripe_return", args=[payment.pk]))
 
     assert response.status_code == 200
