@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS))
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--profile", default="", choices=["", "board", "job", "api", "dashboard"])
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     args = parser.parse_args()
     os.environ.update(bench_environment(args.database_url, args.redis_url))
 
@@ -126,7 +127,7 @@ def main() -> None:
         for _ in range(args.runs):
             wsgi_get(application, path, cookie)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(60)
 
 
 if __name__ == "__main__":

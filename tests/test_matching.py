@@ -249,6 +249,55 @@ class TestUsingIt:
         JobFactory(status="draft")
         assert [job.pk for job, _ in rank_jobs_for_member(member)] == [fits.pk]
 
+    def test_jobs_for_a_member_one_language_is_enough_hidden_and_skill_free_jobs_are_not(self):
+        member = member_with(
+            [(CSS, "validated", "advanced")], languages=(("fr", "A2"), ("en", "C1"))
+        )
+        english = JobFactory(
+            languages=[("fr", "C2"), ("en", "B2")]
+        )  # French too high, English fits
+        neither = JobFactory(languages=[("fr", "C1"), ("nl", "A1")])
+        JobFactory(is_hidden=True, languages=[("en", "A1")])
+        JobFactory(skills=[(CSS, "nice", "beginner")], languages=[("en", "A1")])  # no essential
+        ranked = [job.pk for job, _ in rank_jobs_for_member(member)]
+        assert ranked == [english.pk]
+        assert neither.pk not in ranked
+
+    def test_jobs_for_a_member_come_from_the_newest_open_jobs(self, monkeypatch):
+        from matching import candidates
+
+        member = member_with([(CSS, "validated", "advanced")])
+        now = timezone.now()
+        old_fit = JobFactory(published_at=now - datetime.timedelta(days=5))
+        recent = [JobFactory(published_at=now - datetime.timedelta(hours=h)) for h in (1, 2)]
+        unfit = JobFactory(
+            published_at=now - datetime.timedelta(hours=3),
+            skills=[("django", "essential", "beginner")],
+        )
+        JobFactory(status="draft", published_at=None)  # never in the window
+        monkeypatch.setattr(candidates, "JOB_WINDOW", 3)
+        # The window holds the three newest open jobs: both recent fits and the unfit one.
+        assert {job.pk for job, _ in rank_jobs_for_member(member)} == {j.pk for j in recent}
+        monkeypatch.setattr(candidates, "JOB_WINDOW", 4)
+        assert {job.pk for job, _ in rank_jobs_for_member(member)} == {
+            *(j.pk for j in recent),
+            old_fit.pk,
+        }
+        unfit.delete()
+        monkeypatch.setattr(candidates, "JOB_WINDOW", 3)
+        assert old_fit.pk in {job.pk for job, _ in rank_jobs_for_member(member)}
+
+    def test_jobs_for_a_member_in_a_bounded_number_of_queries(self):
+        member = member_with([(CSS, "validated", "advanced")])
+        JobFactory()
+        with CaptureQueriesContext(connection) as few:
+            assert len(rank_jobs_for_member(member)) == 1
+        for _ in range(8):
+            JobFactory(languages=[("fr", "A1"), ("en", "B1")])
+        with CaptureQueriesContext(connection) as many:
+            assert len(rank_jobs_for_member(member)) == 9
+        assert len(many.captured_queries) == len(few.captured_queries)
+
     def test_query_count_does_not_depend_on_the_number_of_members(self):
         job = JobFactory(skills=[(CSS, "essential", "intermediate"), ("react", "nice", "beginner")])
         for _ in range(3):
