@@ -6,7 +6,8 @@ candidate set. Nothing here loads every member or every job."""
 
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from marketplace.models import Job, JobLanguage, JobSkill, JobStatus, MemberProfile
@@ -31,6 +32,11 @@ JOB_POOL = 100  # the most recent eligible jobs scored for a member (a dashboard
 # cooperative's board holds far fewer open jobs than this; at more, a member's dashboard shows
 # the best of their eligible jobs among the newest JOB_WINDOW, and the board's search the rest.
 JOB_WINDOW = 5000
+# Below this many essential-skill rows for the member's skills (over every job), grouping them
+# is cheaper than walking the window; above, the walk (see rank_jobs_for_member).
+AGGREGATE_MAX_ROWS = 20_000
+SKILL_ROWS_KEY = "sirius:matching:essential-rows-per-skill"
+SKILL_ROWS_TIMEOUT = 2 * 3600
 
 
 def active_claims_q(today: datetime.date | None = None, prefix: str = "") -> Q:
@@ -232,6 +238,23 @@ def score_member_for_job(member: MemberProfile, job: Job) -> Ranked | None:
     return score(member_candidate(member), skills, languages)
 
 
+def essential_rows_per_skill(*, refresh: bool = False) -> dict[int, int]:
+    """How many jobs ask for each skill as essential: an estimate of what grouping a member's
+    skills would read, to choose the cheaper query. Counted by the periodic pass (0.3 s at a
+    million jobs; `manage.py run_periodic`), or by the first request that misses it, and shared
+    through the cache; being a little stale only costs speed, never changes a result."""
+    counts = None if refresh else cache.get(SKILL_ROWS_KEY)
+    if counts is None:
+        counts = dict(
+            JobSkill.objects.filter(importance="essential")
+            .order_by()
+            .values_list("skill_id")
+            .annotate(rows=Count("job_id"))
+        )
+        cache.set(SKILL_ROWS_KEY, counts, SKILL_ROWS_TIMEOUT)
+    return counts
+
+
 def rank_jobs_for_member(member: MemberProfile, *, limit: int = 20) -> list[tuple[Job, Ranked]]:
     """Published jobs this member is eligible for, best fit first (the same engine, reversed)."""
     candidate = member_candidate(member)
@@ -240,8 +263,6 @@ def rank_jobs_for_member(member: MemberProfile, *, limit: int = 20) -> list[tupl
     if not candidate.languages:
         return []
     held = list(candidate.skills)
-    # Eligible: the job asks for at least one essential skill, and for none the member lacks.
-    essential = JobSkill.objects.filter(job=OuterRef("pk"), importance="essential")
     # One of the job's languages at a level the member reaches: a single EXISTS probing the
     # job's own language rows (an OR of one EXISTS per language was planned as a hash of every
     # job's rows in each language: 0.2 s at a million jobs).
@@ -250,8 +271,7 @@ def rank_jobs_for_member(member: MemberProfile, *, limit: int = 20) -> list[tupl
         spoken_enough |= Q(language_id=language_id, min_level__lte=spoken.best)
     language_ok = Exists(JobLanguage.objects.filter(spoken_enough, job=OuterRef("pk")))
     open_jobs = Job.objects.filter(status=JobStatus.PUBLISHED, is_hidden=False)
-    # Where the window of the newest open jobs starts (an index-only scan): the pool's query
-    # then walks the open jobs newest first from there and stops at JOB_POOL eligible ones.
+    # Where the window of the newest open jobs starts (an index-only scan).
     window_start = (
         open_jobs.order_by("-published_at", "-pk")
         .values_list("published_at", flat=True)[JOB_WINDOW - 1 : JOB_WINDOW]
@@ -259,10 +279,30 @@ def rank_jobs_for_member(member: MemberProfile, *, limit: int = 20) -> list[tupl
     )
     if window_start is not None:
         open_jobs = open_jobs.filter(published_at__gte=window_start)
+    # Eligible: the job asks for at least one essential skill, and for none the member lacks.
+    # Two ways to find them, the same jobs either way, whichever reads fewer rows:
+    rows = sum(essential_rows_per_skill().get(skill_id, 0) for skill_id in held)
+    if rows <= AGGREGATE_MAX_ROWS:
+        # Few jobs ask for these skills: count, per job, the essential skills among those
+        # held (the partial index on essential rows covers it), compare with the job's number
+        # of essential skills.
+        fitting = (
+            JobSkill.objects.filter(importance="essential", skill_id__in=held)
+            .values("job_id", "job_essential_count")
+            .annotate(held=Count("skill_id"))
+            .filter(held=F("job_essential_count"))
+            .values("job_id")
+        )
+        eligible = open_jobs.filter(pk__in=fitting)
+    else:
+        # Many do (popular skills, a large table): walk the open jobs newest first from the
+        # window's start, two index probes each, and stop at JOB_POOL eligible ones.
+        essential = JobSkill.objects.filter(job=OuterRef("pk"), importance="essential")
+        eligible = open_jobs.filter(Exists(essential.filter(skill_id__in=held))).exclude(
+            Exists(essential.exclude(skill_id__in=held))
+        )
     pool = list(
-        open_jobs.filter(Exists(essential.filter(skill_id__in=held)))
-        .exclude(Exists(essential.exclude(skill_id__in=held)))
-        .filter(language_ok)
+        eligible.filter(language_ok)
         .order_by("-published_at", "-pk")
         .values_list("pk", flat=True)[:JOB_POOL]
     )

@@ -287,9 +287,69 @@ class TestUsingIt:
         monkeypatch.setattr(candidates, "JOB_WINDOW", 3)
         assert old_fit.pk in {job.pk for job, _ in rank_jobs_for_member(member)}
 
+    @pytest.mark.parametrize("window", [3, 50])
+    def test_jobs_for_a_member_are_the_same_whichever_query_finds_them(self, monkeypatch, window):
+        from django.core.cache import cache
+
+        from matching import candidates
+
+        member = member_with(
+            [(CSS, "validated", "advanced"), ("django", "validated", "intermediate")],
+            languages=(("fr", "B2"), ("en", "B1")),
+        )
+        now = timezone.now()
+        for hours, skills, languages in [
+            (1, [(CSS, "essential", "beginner")], [("fr", "B1")]),
+            (
+                2,
+                [(CSS, "essential", "beginner"), ("react", "essential", "beginner")],
+                [("fr", "A1")],
+            ),
+            (3, [("django", "essential", "beginner"), (CSS, "nice", "beginner")], [("en", "B1")]),
+            (4, [(CSS, "nice", "beginner")], [("fr", "A1")]),
+            (5, [(CSS, "essential", "beginner")], [("nl", "A1")]),
+            (
+                6,
+                [("django", "essential", "advanced"), (CSS, "essential", "beginner")],
+                [("en", "B2")],
+            ),
+            (7, [("django", "essential", "beginner")], [("fr", "C1"), ("en", "A2")]),
+        ]:
+            JobFactory(
+                published_at=now - datetime.timedelta(hours=hours),
+                skills=skills,
+                languages=languages,
+            )
+        monkeypatch.setattr(candidates, "JOB_WINDOW", window)
+        found = {}
+        for strategy, limit in (("aggregate", 10**9), ("walk", -1)):
+            monkeypatch.setattr(candidates, "AGGREGATE_MAX_ROWS", limit)
+            cache.delete(candidates.SKILL_ROWS_KEY)
+            found[strategy] = [job.title for job, _ in rank_jobs_for_member(member)]
+        assert found["aggregate"] == found["walk"]
+        # Eligible: 1 h, 3 h and 7 h (see above); the newest three hold 1 h and 3 h.
+        assert len(found["walk"]) == (2 if window == 3 else 3)
+
+    def test_the_skill_counts_are_cached_and_refreshed_by_the_periodic_pass(self):
+        from django.core.cache import cache
+
+        from matching import candidates
+
+        cache.delete(candidates.SKILL_ROWS_KEY)
+        JobFactory()
+        css = Skill.objects.get(label_en=CSS).pk
+        assert candidates.essential_rows_per_skill() == {css: 1}
+        JobFactory()
+        assert candidates.essential_rows_per_skill() == {css: 1}  # from the cache
+        call_command("run_periodic", stdout=io.StringIO())
+        assert candidates.essential_rows_per_skill() == {css: 2}
+
     def test_jobs_for_a_member_in_a_bounded_number_of_queries(self):
+        from matching.candidates import essential_rows_per_skill
+
         member = member_with([(CSS, "validated", "advanced")])
         JobFactory()
+        essential_rows_per_skill(refresh=True)  # counted once an hour, not per member
         with CaptureQueriesContext(connection) as few:
             assert len(rank_jobs_for_member(member)) == 1
         for _ in range(8):

@@ -7,6 +7,7 @@ from marketplace.services.disputes import disputes_prompt_overdue
 from marketplace.services.jobs import jobs_expire
 from marketplace.services.milestones import milestones_auto_approve
 from marketplace.services.reviews import reviews_publish_due
+from matching.candidates import essential_rows_per_skill
 from matching.services import validations_notify_expiring
 
 
@@ -15,9 +16,9 @@ class Command(BaseCommand):
         "One idempotent pass of the periodic work: expire jobs past their closing date, tell "
         "members about validations that expire soon, remind clients of deliveries waiting for "
         "them and approve those left unanswered, publish reviews whose waiting time is over, tell "
-        "admins about disputes past a deadline, close votes past their closing time and open "
-        "scheduled ones. Run it from cron or a systemd timer; "
-        "--every N repeats it every N seconds (the demo does this)."
+        "admins about disputes past a deadline, close votes past their closing time, open "
+        "scheduled ones, and count the jobs asking for each skill (for the matching). Run it "
+        "from cron or a systemd timer; --every N repeats it every N seconds (the demo does this)."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +35,8 @@ class Command(BaseCommand):
             # Votes: close those past their closing time (results published), open those due.
             closed_votes = proposals_close_due()
             opened_votes = proposals_open_due()
+            # The matching's cost estimate per skill (which query finds a member's jobs).
+            essential_rows_per_skill(refresh=True)
             self.stdout.write(
                 f"{expired} job(s) expired, {notices} expiry notice(s) sent, "
                 f"{approved} milestone(s) approved automatically, {published} review(s) published, "
