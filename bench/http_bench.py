@@ -38,6 +38,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,7 +66,9 @@ def bench_environment(database_url: str, redis_url: str) -> dict[str, str]:
         "GUNICORN_LOG_LEVEL": "warning",
         # No worker recycling in the middle of a 10-second measurement.
         "GUNICORN_MAX_REQUESTS": "0",
-        "CACHE_KEY_PREFIX": "sirius-bench",
+        # One key space per database: the bench's databases (10k, 100k, 1M) share one Redis,
+        # as two deployments would only with different prefixes.
+        "CACHE_KEY_PREFIX": "sirius-bench-" + urlsplit(database_url).path.strip("/"),
     }
 
 
@@ -281,7 +284,13 @@ def check_pages(base: str, pages: list[Page]) -> None:
 
 
 def measure(
-    base: str, pages: list[Page], *, duration: int, connections: int, label: str
+    base: str,
+    pages: list[Page],
+    *,
+    duration: int,
+    connections: int,
+    label: str,
+    judged: bool = True,
 ) -> list[Result]:
     print(f"\n== {label}: {connections} connections, {duration} s per page ==", flush=True)
     results = []
@@ -297,7 +306,7 @@ def measure(
             f"  measured {page.name:<28} {rps:9.0f} req/s   load average {load_average()}",
             flush=True,
         )
-    print_table(results)
+    print_table(results, judged=judged)
     return results
 
 
@@ -306,7 +315,9 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def print_table(results: list[Result]) -> None:
+def print_table(results: list[Result], *, judged: bool = True) -> None:
+    """judged=False: the targets are shown, and whether the figures meet them, for information
+    (the targets are set for one server; see the proxy run in main())."""
     floor = results[0].rps
     print(
         f"{'page':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} "
@@ -319,7 +330,7 @@ def print_table(results: list[Result]) -> None:
         else:
             target = f">={r.page.target:.0%}, p99<={r.page.p99_ms:.0f}"
             ok = ratio >= r.page.target and r.p99_ms <= r.page.p99_ms and r.errors == 0
-            verdict = "PASS" if ok else "FAIL"
+            verdict = ("PASS" if ok else "FAIL") if judged else ("(meets)" if ok else "(misses)")
         print(
             f"{r.page.name:<28} {r.rps:8.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {ratio:7.1%} "
             f"{target:>16} {r.errors:7d}  {verdict}"
@@ -481,6 +492,11 @@ def main() -> None:
                 duration=args.duration,
                 connections=args.connections,
                 label=f"two gunicorn processes ({args.proxy_workers} worker each) behind the round-robin proxy",
+                # What this run shows is that two servers behave as one (shared sessions,
+                # cache, page cache); its speed is that of a Python proxy sharing the two CPUs
+                # with three server processes, wrk and PostgreSQL, not a load balancer's: the
+                # targets are judged on the single-server run above.
+                judged=False,
             )
         finally:
             out = stop(proxy)
