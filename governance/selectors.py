@@ -123,6 +123,14 @@ def register_members(*, status: str = "", query: str = "") -> QuerySet[MemberPro
     return members
 
 
+def register_shares_total(members: QuerySet[MemberProfile]) -> int:
+    """The shares held by these members together (one aggregate, whatever their number)."""
+    total = ShareMovement.objects.filter(member__in=members.order_by().values("pk")).aggregate(
+        total=Sum("shares")
+    )["total"]
+    return total or 0
+
+
 def register_members_with_history(**filters) -> QuerySet[MemberProfile]:
     """The register for the general assembly's export, with each status history."""
     return register_members(**filters).prefetch_related(

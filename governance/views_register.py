@@ -7,6 +7,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,6 +26,8 @@ from governance.forms import (
 from marketplace.access import is_moderator
 from marketplace.models import MemberProfile
 
+REGISTER_PAGE_SIZE = 100
+
 
 def _filters(request: HttpRequest) -> tuple[RegisterFilterForm, dict]:
     form = RegisterFilterForm(request.GET or None)
@@ -35,14 +38,21 @@ def _filters(request: HttpRequest) -> tuple[RegisterFilterForm, dict]:
 
 @staff_required
 def register_list(request: HttpRequest) -> HttpResponse:
+    """A page of the register at a time (a cooperative of thousands would otherwise be one page
+    of thousands of rows); the count and the shares are those of every member filtered."""
     form, filters = _filters(request)
-    members = list(selectors.register_members(**filters))
+    members = selectors.register_members(**filters)
+    page = Paginator(members, REGISTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    export = request.GET.copy()
+    export.pop("page", None)
     context = {
         "filter_form": form,
-        "members": members,
+        "members": list(page.object_list),
+        "page": page,
+        "people": page.paginator.count,
         "share_value_cents": selectors.share_value_cents(),
-        "total_shares": sum(member.shares_held for member in members),
-        "export_query": request.GET.urlencode(),
+        "total_shares": selectors.register_shares_total(members),
+        "export_query": export.urlencode(),
     }
     return TemplateResponse(request, "governance/register_list.html", context)
 

@@ -298,6 +298,34 @@ class TestPages:
             response = client.get(url)
         assert len(response.context["members"]) == 6
 
+    def test_the_register_is_paged_and_its_totals_cover_every_page(self, client, monkeypatch):
+        from governance import views_register
+
+        monkeypatch.setattr(views_register, "REGISTER_PAGE_SIZE", 4)
+        for n in range(6):
+            admitted(joined=days_ago(n + 1), shares=2, full_name=f"Membre {n:02d}")
+        applicant(full_name="Membre candidat")
+        client.force_login(AdminFactory(language="en"))
+        url = reverse("governance:register_list")
+
+        first = client.get(url, {"status": M.MEMBER})
+        assert len(first.context["members"]) == 4
+        assert first.context["people"] == 6
+        assert first.context["total_shares"] == 12
+        body = first.content.decode()
+        assert "Page 1 of 2" in body
+        # The next page keeps the filter; the export link takes the filter, not the page.
+        assert f'href="?status={M.MEMBER}&amp;page=2" rel="next"' in body
+        second = client.get(url, {"status": M.MEMBER, "page": 2})
+        assert len(second.context["members"]) == 2
+        assert second.context["total_shares"] == 12
+        assert "page=" not in second.context["export_query"]
+        seen = {m.pk for m in first.context["members"]} | {m.pk for m in second.context["members"]}
+        assert len(seen) == 6
+        # A page number out of range or not a number: the nearest page, not an error.
+        assert client.get(url, {"page": 99}).context["page"].number == 2
+        assert client.get(url, {"page": "x"}).context["page"].number == 1
+
     def test_the_export_query_count_is_constant(
         self, client, django_assert_num_queries, django_assert_max_num_queries
     ):
