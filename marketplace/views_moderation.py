@@ -63,9 +63,20 @@ def report_new(request: HttpRequest, kind: str, object_id: int) -> HttpResponse:
     )
 
 
+QUEUE_SHOWN = 100
+
+
 @moderator_required
 def queue(request: HttpRequest) -> HttpResponse:
-    context = {"jobs": selectors.jobs_to_review(), "reports": selectors.open_reports()}
+    """The oldest waiting first, at most QUEUE_SHOWN of each (a backlog of thousands would
+    otherwise be one page of thousands of rows), and how many wait in all."""
+    jobs, reports = selectors.jobs_to_review(), selectors.open_reports()
+    context = {
+        "jobs": list(jobs[:QUEUE_SHOWN]),
+        "jobs_waiting": jobs.count(),
+        "reports": list(reports[:QUEUE_SHOWN]),
+        "reports_waiting": reports.count(),
+    }
     return TemplateResponse(request, "marketplace/moderation_queue.html", context)
 
 

@@ -244,6 +244,22 @@ def test_erasure_waits_for_an_active_contract_held_funds_and_an_open_dispute(cli
     assert member.is_active and not AccountErasure.objects.exists()
 
 
+def test_the_blockers_cost_the_same_for_one_contract_or_many(django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = make_contract()
+    fund_milestone(first.milestones.get(position=1))
+    member = first.member.user
+    with CaptureQueriesContext(connection) as one:
+        assert "funds_held" in codes(member)
+    for _ in range(3):
+        other = make_contract(member=first.member)
+        fund_milestone(other.milestones.get(position=1))
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert "funds_held" in codes(member)
+
+
 def test_erasure_waits_until_the_members_balance_is_paid_out():
     _contract, _client_a, member, admin = completed_contract()
     assert "balance_unpaid" in codes(member)

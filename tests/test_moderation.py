@@ -179,3 +179,32 @@ class TestHidingAndSuspending:
         assert response.status_code == 403
         person.refresh_from_db()
         assert person.is_active
+
+
+class TestQueue:
+    def test_the_oldest_waiting_come_first_and_the_backlog_is_counted(self, client, monkeypatch):
+        import datetime
+
+        from django.utils import timezone
+
+        from marketplace import views_moderation
+
+        monkeypatch.setattr(views_moderation, "QUEUE_SHOWN", 3)
+        now = timezone.now()
+        jobs = [
+            JobFactory(status="submitted", submitted_at=now - datetime.timedelta(hours=10 - n))
+            for n in range(5)
+        ]
+        admin = moderator(client)
+        admin.language = "en"
+        admin.save(update_fields=["language"])
+        response = client.get(reverse("moderation_queue"))
+        assert [job.pk for job in response.context["jobs"]] == [job.pk for job in jobs[:3]]
+        assert response.context["jobs_waiting"] == 5
+        assert "The 3 oldest of 5 waiting are shown" in response.content.decode()
+        # Deciding the oldest brings the next one in.
+        jobs[0].status = "rejected"
+        jobs[0].save(update_fields=["status"])
+        response = client.get(reverse("moderation_queue"))
+        assert [job.pk for job in response.context["jobs"]] == [job.pk for job in jobs[1:4]]
+        assert response.context["jobs_waiting"] == 4
