@@ -244,6 +244,9 @@ TASKS = {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
     }
 }
+# A task RUNNING for longer than this lost its worker (killed): run_periodic puts it back in
+# the queue (marketplace/services/task_queue.py). Far above what any of our tasks takes.
+TASKS_STALE_AFTER_MINUTES = env_int("TASKS_STALE_AFTER_MINUTES", 60)
 
 # --- Contracts ------------------------------------------------------------------------------
 # A delivered milestone the client neither approves nor questions is approved after this delay.

@@ -12,21 +12,15 @@ every payment counts once and the ledger check passes.
      back, the next pass approves it, each milestone is released once;
    - ``manage.py db_worker`` (django-tasks-db) in the middle of ``notify_job_matches``: the
      task's writes roll back, but django-tasks-db leaves its row RUNNING for ever; no worker
-     takes it again. The operator's recovery, once the worker is known dead (its process gone)::
-
-         from django_tasks.base import TaskResultStatus
-         from django_tasks_db.models import DBTaskResult
-         DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, worker_ids__contains=[WORKER_ID]).update(
-             status=TaskResultStatus.READY, started_at=None
-         )
-
-     (or ``UPDATE django_tasks_database_dbtaskresult SET status='READY', started_at=NULL WHERE
-     status='RUNNING' AND started_at < now() - interval '1 hour'`` when no task runs that long).
+     takes it again. ``run_periodic`` puts it back in the queue once it has been RUNNING longer
+     than ``TASKS_STALE_AFTER_MINUTES`` (60), or an operator at once, the worker known dead,
+     with ``manage.py requeue_stale_tasks --older-than 0`` (marketplace/services/task_queue.py).
      Re-running is safe for our tasks after such a kill: ``notify_job_matches`` writes all its
      notices in one transaction (a kill leaves none), ``send_email`` may send its one e-mail
      twice (sent, then killed before the result was saved) — at least once, never lost.
 """
 
+import io
 import json
 import os
 import signal
@@ -592,7 +586,7 @@ def test_the_periodic_pass_killed_between_two_approvals_releases_each_milestone_
     assert ledger_breaches() == []
 
 
-def test_a_task_worker_killed_mid_task_leaves_it_running_until_an_operator_requeues_it(
+def test_a_task_worker_killed_mid_task_leaves_it_running_until_it_is_requeued(
     settings,
 ):
     from django.utils import timezone
@@ -652,9 +646,11 @@ def test_a_task_worker_killed_mid_task_leaves_it_running_until_an_operator_reque
     assert notices() == 0
 
     # When the operator puts the dead worker's task back in the queue (see the module docstring)
-    DBTaskResult.objects.filter(pk=queued.id, status=TaskResultStatus.RUNNING).update(
-        status=TaskResultStatus.READY, started_at=None
-    )
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("requeue_stale_tasks", "--older-than", "0", stdout=out)
+    assert f"requeued {queued.id}" in out.getvalue()
     rerun = manage("db_worker", "--batch", "--interval", "0", env=env)
     output, _ = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, output
