@@ -320,15 +320,56 @@ def proposal_sign(*, proposal: Proposal, signer: User) -> ProposalSignature:
         except IntegrityError:
             raise ValidationError(_("You already signed this proposal."), code="signed") from None
         needed = governance_setting("INITIATIVE_SIGNATURES")
-        if proposal.signatures.count() >= needed and proposal.closes_at > timezone.now():
+        signed = proposal.signatures.count()
+        if signed >= needed and proposal.closes_at > timezone.now():
             try:
                 _check_no_overlapping_rate_vote(proposal)
             except ValidationError:
-                pass  # stays a draft with its signatures: an admin reschedules it
+                # Stays a draft with its signatures: an admin gives it other dates.
+                if signed == needed:
+                    _tell_admins(
+                        proposal,
+                        gettext_lazy(
+                            "The members' proposal “%(question)s” has its %(count)s signatures "
+                            "but overlaps another vote on the solidarity rate: give it new dates."
+                        ),
+                        count=signed,
+                    )
             else:
                 proposal.status = ProposalStatus.SCHEDULED
                 proposal.save(update_fields=["status"])
+                _tell_admins(
+                    proposal,
+                    gettext_lazy(
+                        "The members' proposal “%(question)s” has its %(count)s signatures: it "
+                        "is scheduled to open on %(opens)s."
+                    ),
+                    count=signed,
+                )
+        elif signed == needed:
+            # Its closing time passed while it collected them.
+            _tell_admins(
+                proposal,
+                gettext_lazy(
+                    "The members' proposal “%(question)s” has its %(count)s signatures but its "
+                    "voting period is over: give it new dates."
+                ),
+                count=signed,
+            )
     return signature
+
+
+def _tell_admins(proposal: Proposal, message, *, count: int) -> None:
+    """Every active admin is told (in the app and by e-mail, in their own language)."""
+    params = {"question": proposal.question, "count": count, "opens": _when(proposal.opens_at)}
+    for admin in User.objects.filter(is_staff=True, is_active=True).order_by("pk"):
+        notify(
+            user=admin,
+            message=message,
+            params=params,
+            url=_proposal_url(proposal),
+            kind="governance",
+        )
 
 
 def proposal_schedule(

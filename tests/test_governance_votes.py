@@ -798,6 +798,83 @@ class TestInitiative:
         assert proposal.status == ProposalStatus.SCHEDULED
         assert ProposalSignature.objects.filter(proposal=proposal).count() == 2
 
+    def _draft(self, author, *, days_to_close=8):
+        now = timezone.now()
+        return services.proposal_create(
+            author=author,
+            data=services.ProposalInput(
+                kind=ProposalKind.GENERAL,
+                question="Un local à Seraing ?",
+                explanation="E",
+                opens_at=now + datetime.timedelta(days=1),
+                closes_at=now + datetime.timedelta(days=days_to_close),
+                quorum_percent=20,
+                options=["Oui", "Non"],
+            ),
+        )
+
+    def test_admins_are_told_when_a_draft_gets_its_signatures(self, settings):
+        settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
+        english, french = AdminFactory(language="en"), AdminFactory(language="fr")
+        gone = AdminFactory(is_active=False)
+        proposal = self._draft(member())
+        services.proposal_sign(proposal=proposal, signer=member())
+        assert not Notification.objects.filter(kind="governance").exists()  # 1 of 2
+        services.proposal_sign(proposal=proposal, signer=member())
+        told = {n.user_id: n for n in Notification.objects.filter(kind="governance")}
+        assert set(told) == {english.pk, french.pk}
+        assert gone.pk not in told
+        assert "has its 2 signatures: it is scheduled to open on" in told[english.pk].message
+        assert "Un local à Seraing ?" in told[french.pk].message
+        assert told[english.pk].message != told[french.pk].message  # each in their language
+        assert told[english.pk].url == reverse("governance:proposal_detail", args=[proposal.pk])
+
+    def test_admins_are_told_once_when_the_signatures_come_too_late(self, settings):
+        settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
+        admin = AdminFactory(language="en")
+        proposal = self._draft(member())
+        services.proposal_sign(proposal=proposal, signer=member())
+        Proposal.objects.filter(pk=proposal.pk).update(
+            opens_at=timezone.now() - datetime.timedelta(days=9),
+            closes_at=timezone.now() - datetime.timedelta(days=1),
+        )
+        services.proposal_sign(proposal=proposal, signer=member())
+        services.proposal_sign(proposal=proposal, signer=member())  # a third: no new notice
+        proposal.refresh_from_db()
+        assert proposal.status == ProposalStatus.DRAFT
+        notices = Notification.objects.filter(kind="governance", user=admin)
+        assert [n.message for n in notices] == [
+            "The members' proposal “Un local à Seraing ?” has its 2 signatures but its voting "
+            "period is over: give it new dates."
+        ]
+
+    def test_admins_are_told_when_a_signed_draft_overlaps_a_rate_vote(self, settings):
+        settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
+        open_vote(kind=ProposalKind.SOLIDARITY_RATE, options=(1000, 1200))
+        admin = AdminFactory(language="en")
+        now = timezone.now()
+        proposal = services.proposal_create(
+            author=member(),
+            data=services.ProposalInput(
+                kind=ProposalKind.SOLIDARITY_RATE,
+                question="Et 9 % ?",
+                explanation="E",
+                opens_at=now + datetime.timedelta(days=1),
+                closes_at=now + datetime.timedelta(days=8),
+                quorum_percent=20,
+                options=[900, 1100],
+            ),
+        )
+        for _ in range(3):
+            services.proposal_sign(proposal=proposal, signer=member())
+        proposal.refresh_from_db()
+        assert proposal.status == ProposalStatus.DRAFT
+        notices = Notification.objects.filter(kind="governance", user=admin)
+        assert [n.message for n in notices] == [
+            "The members' proposal “Et 9 % ?” has its 2 signatures but overlaps another vote "
+            "on the solidarity rate: give it new dates."
+        ]
+
     def test_applicants_and_clients_cannot_draft(self):
         now = timezone.now()
         data = services.ProposalInput(
