@@ -763,22 +763,27 @@ class TestProposalPages:
 
 @pytest.mark.django_db
 class TestInitiative:
-    def test_a_member_draft_is_scheduled_once_enough_members_sign(self, settings):
-        settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
-        author = member()
+    def _draft(
+        self, author, *, kind=ProposalKind.GENERAL, question="Un local à Seraing ?", options=None
+    ):
         now = timezone.now()
-        proposal = services.proposal_create(
+        return services.proposal_create(
             author=author,
             data=services.ProposalInput(
-                kind=ProposalKind.GENERAL,
-                question="Un local à Seraing ?",
+                kind=kind,
+                question=question,
                 explanation="E",
                 opens_at=now + datetime.timedelta(days=1),
                 closes_at=now + datetime.timedelta(days=8),
                 quorum_percent=20,
-                options=["Oui", "Non"],
+                options=options or ["Oui", "Non"],
             ),
         )
+
+    def test_a_member_draft_is_scheduled_once_enough_members_sign(self, settings):
+        settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
+        author = member()
+        proposal = self._draft(author)
         assert proposal.status == ProposalStatus.DRAFT
         with pytest.raises(ValidationError):
             services.proposal_sign(proposal=proposal, signer=author)
@@ -797,21 +802,6 @@ class TestInitiative:
         proposal.refresh_from_db()
         assert proposal.status == ProposalStatus.SCHEDULED
         assert ProposalSignature.objects.filter(proposal=proposal).count() == 2
-
-    def _draft(self, author, *, days_to_close=8):
-        now = timezone.now()
-        return services.proposal_create(
-            author=author,
-            data=services.ProposalInput(
-                kind=ProposalKind.GENERAL,
-                question="Un local à Seraing ?",
-                explanation="E",
-                opens_at=now + datetime.timedelta(days=1),
-                closes_at=now + datetime.timedelta(days=days_to_close),
-                quorum_percent=20,
-                options=["Oui", "Non"],
-            ),
-        )
 
     def test_admins_are_told_when_a_draft_gets_its_signatures(self, settings):
         settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
@@ -852,18 +842,8 @@ class TestInitiative:
         settings.GOVERNANCE = {**settings.GOVERNANCE, "INITIATIVE_SIGNATURES": 2}
         open_vote(kind=ProposalKind.SOLIDARITY_RATE, options=(1000, 1200))
         admin = AdminFactory(language="en")
-        now = timezone.now()
-        proposal = services.proposal_create(
-            author=member(),
-            data=services.ProposalInput(
-                kind=ProposalKind.SOLIDARITY_RATE,
-                question="Et 9 % ?",
-                explanation="E",
-                opens_at=now + datetime.timedelta(days=1),
-                closes_at=now + datetime.timedelta(days=8),
-                quorum_percent=20,
-                options=[900, 1100],
-            ),
+        proposal = self._draft(
+            member(), kind=ProposalKind.SOLIDARITY_RATE, question="Et 9 % ?", options=[900, 1100]
         )
         for _ in range(3):
             services.proposal_sign(proposal=proposal, signer=member())
